@@ -1,0 +1,11 @@
+"""Studies that reproduce published results, one module per study.
+
+Each module named in `STUDIES` provides:
+  * `add_arguments(parser)`: its command-line options (beside `--preset` and `--out`);
+  * `run(args)`: trains, evaluates and writes `results.json`, `results.md` and figures
+    into `args.out`, skipping work whose results are already there;
+  * `report(out)`: rebuilds the table and figures from what is in `out`.
+"""
+STUDIES = {
+    "iflow": "experiments.iflow",
+}

@@ -1,0 +1,5 @@
+"""Shared pytest settings: quiet TensorFlow, Keras on the TensorFlow backend."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")

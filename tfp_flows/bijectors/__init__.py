@@ -1,0 +1,2 @@
+"""Bijectors TFP lacks, as `tfb.Bijector` subclasses (forward: latent -> data)."""
+from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
