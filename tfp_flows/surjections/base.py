@@ -1,0 +1,154 @@
+"""Surjection wrappers: a `tfd.Distribution` over x that wraps an inner distribution over z.
+
+SurVAE Flows (Nielsen et al. 2020, arXiv:2007.02731, Sec. 2-3): a layer
+between data x and latent z contributes a likelihood term V(x, z) so that
+`log p(x) ~= log p(z) + V(x, z)`.
+
+* Inference surjections (abs, sort, max, max-pool, slice): z = f(x) is
+  deterministic, V = log p(x | z) of the stochastic generative direction, and
+  the total is exact (Sec. 3.1, Eq. 9).
+* Generative surjections (augment, dequantization) and stochastic layers
+  (VAE): z ~ q(z | x), V = log p(x | z) - log q(z | x), and the total is a
+  one-sample lower bound (Sec. 3.2, Eq. 8, the ELBO).
+
+Direction: TFP's convention. `sample()` runs the generative direction
+latent -> data; `log_prob(x)` runs data -> latent, which the SurVAE paper and
+its reference code call "forward".
+"""
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+
+def is_exact(dist):
+  """Whether `dist.log_prob` is an exact log-density rather than a stochastic bound.
+
+  A surjection wrapper is exact iff its layer is exact and its inner
+  distribution is exact; a distribution that wraps another (`distribution`
+  attribute, e.g. `tfd.TransformedDistribution`, `tfd.Independent`) is exact
+  iff the wrapped one is; any other TFP distribution is exact.
+
+  Args:
+    dist: a `tfd.Distribution`.
+
+  Returns:
+    Python bool.
+  """
+  if isinstance(dist, SurjectiveDistribution):
+    return dist.is_exact
+  inner = getattr(dist, "distribution", None)
+  return is_exact(inner) if isinstance(inner, tfd.Distribution) else True
+
+
+def check(ok, message):
+  """Checks a boolean tensor: ValueError when its value is known, a graph assertion otherwise.
+
+  Args:
+    ok: boolean tensor; every entry must be True.
+    message: the error message, naming the offending shape or value.
+
+  Raises:
+    ValueError: eagerly (or for constants) when some entry of `ok` is False.
+    tf.errors.InvalidArgumentError: at run time inside a `tf.function`.
+  """
+  value = tf.get_static_value(ok)
+  if value is not None:
+    if not np.all(value):
+      raise ValueError(message)
+    return
+  tf.debugging.Assert(tf.reduce_all(ok), [message])
+
+
+class SurjectiveDistribution(tfd.Distribution):
+  """Bookkeeping shared by all surjection wrappers.
+
+  `log_prob(x)` = `inner.log_prob(z)` + contribution, with `(z, contribution)`
+  from the subclass's `_inference(x, seed)`; `sample(n)` draws z from `inner`
+  and returns the subclass's `_generate(z, seed)`. Subclasses set
+  `layer_is_exact` and supply those two methods.
+
+  Randomness: `log_prob(x, seed=...)` takes an optional seed for the
+  stochastic directions (split between this layer and a directly nested
+  surjection wrapper); without one, every call draws fresh noise, so k calls
+  give k independent bound samples (`tfp_flows.metrics.log_likelihood`).
+  Wrappers nested below a `tfd.TransformedDistribution` draw fresh noise,
+  since TFP does not pass the seed through.
+
+  Shapes: x is `[sample..., batch..., event_shape]`, z is
+  `[sample..., batch..., inner.event_shape]`; `log_prob` is
+  `[sample..., batch...]` in nats.
+
+  Args:
+    inner: `tfd.Distribution` over z with a fully known static event shape.
+    event_shape: static event shape of x.
+    reparameterized: whether `sample` is differentiable in `inner`'s samples.
+    validate_args: Python bool; enables the run-time checks subclasses document.
+    parameters: the subclass's constructor arguments (`dict(locals())`).
+    name: name of the distribution.
+
+  Raises:
+    ValueError: if `inner`'s event shape is not fully known.
+  """
+
+  layer_is_exact = True
+
+  def __init__(self, inner, event_shape, reparameterized=True, validate_args=False,
+               parameters=None, name=None):
+    if not inner.event_shape.is_fully_defined():
+      raise ValueError(f"The inner distribution needs a static event shape, got "
+                       f"{inner.event_shape}.")
+    self._inner = inner
+    self._x_event_shape = tf.TensorShape(event_shape)
+    super().__init__(
+        dtype=inner.dtype,
+        reparameterization_type=(inner.reparameterization_type if reparameterized
+                                 else tfd.NOT_REPARAMETERIZED),
+        validate_args=validate_args, allow_nan_stats=True,
+        parameters=parameters, name=name)
+
+  @classmethod
+  def _parameter_properties(cls, dtype, num_classes=None):
+    return {}
+
+  @property
+  def inner(self):
+    """The inner distribution over z."""
+    return self._inner
+
+  @property
+  def is_exact(self):
+    """True iff `log_prob` is exact: the layer is exact and so is `inner`."""
+    return self.layer_is_exact and is_exact(self._inner)
+
+  def _event_shape(self):
+    return self._x_event_shape
+
+  def _event_shape_tensor(self):
+    return tf.constant(self._x_event_shape.as_list(), dtype=tf.int32)
+
+  def _batch_shape(self):
+    return self._inner.batch_shape
+
+  def _batch_shape_tensor(self):
+    return self._inner.batch_shape_tensor()
+
+  def _log_prob(self, x, seed=None):
+    layer_seed, inner_seed = tfp.random.split_seed(seed, n=2)
+    z, contribution = self._inference(tf.convert_to_tensor(x, self.dtype), layer_seed)
+    if isinstance(self._inner, SurjectiveDistribution):
+      return self._inner.log_prob(z, seed=inner_seed) + contribution
+    return self._inner.log_prob(z) + contribution
+
+  def _sample_n(self, n, seed=None):
+    inner_seed, layer_seed = tfp.random.split_seed(seed, n=2)
+    return self._generate(self._inner.sample(n, seed=inner_seed), layer_seed)
+
+  def _inference(self, x, seed):
+    """Data -> latent: returns `(z, contribution [sample..., batch...])`."""
+    raise NotImplementedError
+
+  def _generate(self, z, seed):
+    """Latent -> data: returns x."""
+    raise NotImplementedError

@@ -1,0 +1,68 @@
+"""A conditional diagonal Gaussian p(y | inputs, context) from an MLP, as a Keras 3 layer."""
+import math
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_flows.layers.mlp import MLP
+
+tfd = tfp.distributions
+
+SOFTPLUS_INV_ONE = math.log(math.e - 1.0)
+
+
+def with_context(inputs, context):
+  """`inputs [..., I]` concatenated with `context [..., C]` broadcast to the same leading shape."""
+  if context is None:
+    return inputs
+  context = tf.cast(context, inputs.dtype)
+  lead = tf.broadcast_dynamic_shape(tf.shape(inputs)[:-1], tf.shape(context)[:-1])
+  return tf.concat([tf.broadcast_to(inputs, tf.concat([lead, tf.shape(inputs)[-1:]], 0)),
+                    tf.broadcast_to(context, tf.concat([lead, tf.shape(context)[-1:]], 0))],
+                   axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class ConditionalGaussian(keras.layers.Layer):
+  """Diagonal Gaussian whose mean and scale are an MLP of the inputs (and a context).
+
+  The conditional decoders and encoders of `Slice`, `Augment`,
+  `VariationalDequantization` and `VAE` (the reference code's
+  `ConditionalNormal`, Nielsen et al. 2020). `call` returns the raw
+  parameters; `distribution` returns `tfd.Independent(tfd.Normal(mean,
+  softplus(raw + log(e - 1)) + min_scale), 1)`: a raw output of 0 gives a
+  standard deviation of 1 + min_scale.
+
+  Shapes: inputs `[..., I]`, optional context `[..., C]` (broadcast against the
+  inputs' leading axes); the distribution has event `[event_size]`.
+
+  Args:
+    event_size: E, the size of y.
+    hidden: MLP hidden widths.
+    activation: MLP activation.
+    min_scale: lower bound of the standard deviation.
+    **kwargs: passed to `keras.layers.Layer`.
+  """
+
+  def __init__(self, event_size, hidden=(64,), activation="relu", min_scale=1e-3, **kwargs):
+    super().__init__(**kwargs)
+    self.event_size, self.hidden = int(event_size), tuple(int(h) for h in hidden)
+    self.activation, self.min_scale = activation, float(min_scale)
+    self.net = MLP(self.hidden, 2 * self.event_size, activation=activation,
+                   dtype=self.dtype_policy)
+
+  def call(self, inputs, context=None):
+    """Raw parameters `[..., 2E]` (means, then pre-softplus scales)."""
+    return self.net(with_context(inputs, context))
+
+  def distribution(self, inputs, context=None):
+    """`tfd.Independent(tfd.Normal)` with event `[E]` for the given inputs and context."""
+    params = self(inputs, context=context)
+    mean, raw = params[..., :self.event_size], params[..., self.event_size:]
+    scale = tf.math.softplus(raw + SOFTPLUS_INV_ONE) + self.min_scale
+    return tfd.Independent(tfd.Normal(mean, scale), reinterpreted_batch_ndims=1)
+
+  def get_config(self):
+    return {**super().get_config(), "event_size": self.event_size, "hidden": self.hidden,
+            "activation": self.activation, "min_scale": self.min_scale}

@@ -1,0 +1,83 @@
+"""Slice surjection: keep the first part of x, a learned decoder for the rest (SurVAE Sec. 4.1, "Slice")."""
+import keras
+import tensorflow as tf
+
+from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.conditional import ConditionalGaussian
+
+
+class SliceDistribution(SurjectiveDistribution):
+  """Distribution of x = [z, x2] with z ~ inner and x2 ~ p(x2 | z).
+
+  Data -> latent (the SurVAE paper's "forward"): z = x[..., :d], deterministic.
+  Latent -> data (`sample`): x2 ~ decoder(z), x = concat(z, x2). Likelihood
+  contribution (Nielsen et al. 2020, Sec. 4.1 "Slice", Eq. 9; multi-scale
+  "factor out" layers of RealNVP/Glow are this layer): `log p(x2 | z)`; exact.
+
+  Shapes: x `[..., D]`, z `[..., d]` with d = `inner.event_shape[-1]` < D.
+
+  Args:
+    inner: `tfd.Distribution` over z with event `[d]`.
+    decoder: callable `z [..., d] -> tfd.Distribution` with event `[D - d]`.
+    event_size: D.
+    name: name of the distribution.
+
+  Raises:
+    ValueError: if `inner`'s event is not a vector of size d < D.
+  """
+
+  def __init__(self, inner, decoder, event_size, name="slice_surjection"):
+    parameters = dict(locals())
+    event_size = int(event_size)
+    if inner.event_shape.rank != 1 or not 0 < inner.event_shape[0] < event_size:
+      raise ValueError(f"Slice keeps the first d of D = {event_size} entries and needs "
+                       f"an inner event shape [d] with 0 < d < D, got {inner.event_shape}.")
+    self._decoder = decoder
+    super().__init__(inner, [event_size], parameters=parameters, name=name)
+
+  def _inference(self, x, seed):
+    keep = self._inner.event_shape[0]
+    z = x[..., :keep]
+    return z, self._decoder(z).log_prob(x[..., keep:])
+
+  def _generate(self, z, seed):
+    return tf.concat([z, tf.cast(self._decoder(z).sample(seed=seed), z.dtype)], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class Slice(keras.layers.Layer):
+  """Keras layer owning the Gaussian decoder p(x2 | z, context) of a `SliceDistribution`.
+
+  Args:
+    event_size: D, the size of x.
+    keep: d, how many leading entries are kept as z.
+    hidden: hidden widths of the decoder MLP.
+    activation: decoder activation.
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    ValueError: unless 0 < keep < event_size.
+  """
+
+  def __init__(self, event_size, keep, hidden=(64,), activation="relu", **kwargs):
+    super().__init__(**kwargs)
+    if not 0 < int(keep) < int(event_size):
+      raise ValueError(f"Slice: keep = {keep} must satisfy 0 < keep < event_size = "
+                       f"{event_size} (a slice larger than the input).")
+    self.event_size, self.keep = int(event_size), int(keep)
+    self.hidden, self.activation = tuple(hidden), activation
+    self.decoder = ConditionalGaussian(self.event_size - self.keep, hidden, activation,
+                                       dtype=self.dtype_policy)
+
+  def distribution(self, inner, context=None):
+    """`SliceDistribution` on `inner` (event `[keep]`); the decoder also sees `context [..., C]`."""
+    return SliceDistribution(
+        inner, lambda z: self.decoder.distribution(z, context=context), self.event_size)
+
+  def call(self, x):
+    """Data -> latent: returns `x[..., :keep]`."""
+    return x[..., :self.keep]
+
+  def get_config(self):
+    return {**super().get_config(), "event_size": self.event_size, "keep": self.keep,
+            "hidden": self.hidden, "activation": self.activation}
