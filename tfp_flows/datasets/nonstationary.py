@@ -31,6 +31,12 @@ def _check_positive_int(name, value):
     return int(value)
 
 
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
+    return int(seed)
+
+
 def _normalise_columns(a):
     """Divides each column of `a` [..., n, n] float32 by its L2 norm.
 
@@ -109,7 +115,9 @@ def nonstationary_sources(n_per_segment, n_segments, dim, n_layers=3, seed=1,
     ``data/data.py``; iFlow asserts ``n_layers > 1``); a local `RandomState`
     replaces the global ``np.random.seed`` (same stream). Note that ilkhem/iVAE's
     ``SyntheticDataset`` reuses one matrix for every layer (``repeat_linearity``);
-    the iFlow study, followed here, draws a fresh matrix per layer.
+    the iFlow study, followed here, draws a fresh matrix per layer. "sigmoid" is
+    offered because the reference offers it; "lrelu" is computed in float64 and
+    cast to float32, like the reference's ``np.vectorize`` version.
 
     Args:
       n_per_segment: L, points per segment (positive int).
@@ -127,16 +135,15 @@ def nonstationary_sources(n_per_segment, n_segments, dim, n_layers=3, seed=1,
       ``s`` [N, dim] sources, ``u`` [N, n_segments] one-hot segment labels.
 
     Raises:
-      ValueError: For a non-positive or non-int size, a seed outside
-        [0, 2**32 - 1], an unknown activation, or a bad slope.
+      ValueError: For a size that is not a positive int, a seed outside
+        [0, 2**32 - 1], an unknown activation, a non-finite slope (or one <= 0
+        with "lrelu"), or a non-bool `uncentered`.
     """
     n_per_segment = _check_positive_int("n_per_segment", n_per_segment)
     n_segments = _check_positive_int("n_segments", n_segments)
     dim = _check_positive_int("dim", dim)
     n_layers = _check_positive_int("n_layers", n_layers)
-    if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-            or not 0 <= seed < 2**32):
-        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
+    seed = _check_seed(seed)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if not isinstance(slope, numbers.Real) or not math.isfinite(slope):
@@ -147,7 +154,7 @@ def nonstationary_sources(n_per_segment, n_segments, dim, n_layers=3, seed=1,
     if not isinstance(uncentered, (bool, np.bool_)):
         raise ValueError(f"uncentered must be a bool, got {uncentered!r}")
 
-    rs = np.random.RandomState(int(seed))
+    rs = np.random.RandomState(seed)
     n_total = n_per_segment * n_segments
     stds = rs.uniform(0.5, 3, (n_segments, dim))
     if uncentered:

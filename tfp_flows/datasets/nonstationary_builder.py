@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from tfp_flows.datasets.nonstationary import SETTINGS, nonstationary_sources
+from tfp_flows.datasets.nonstationary import SETTINGS, _check_seed, nonstationary_sources
 
 _PREDEFINED_SEEDS = range(1, 101)
 _CITATION = """@inproceedings{li2020identifying,
@@ -112,9 +112,8 @@ def make_builder(config="study", seed=1, data_dir=None):
       ValueError: For an unknown `config` or a seed that is not an int in
         [0, 2**32 - 1].
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
-    builder_config = _config(config, int(seed))
-    if int(seed) in _PREDEFINED_SEEDS:
+    seed = _check_seed(seed)
+    builder_config = _config(config, seed)
+    if seed in _PREDEFINED_SEEDS:
         builder_config = builder_config.name
     return NonstationarySources(config=builder_config, data_dir=data_dir)
