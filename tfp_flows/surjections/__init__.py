@@ -9,7 +9,7 @@ paper's "forward"). `is_exact` tells exact log-densities from one-sample bounds.
 from tfp_flows.surjections.abs import Abs, AbsDistribution
 from tfp_flows.surjections.augment import Augment, AugmentDistribution
 from tfp_flows.surjections.base import SurjectiveDistribution, is_exact
-from tfp_flows.surjections.conditional import ConditionalGaussian
+from tfp_flows.surjections.conditional import ConditionalLocScale
 from tfp_flows.surjections.dequantization import (
     DequantizationDistribution, UniformDequantization, VariationalDequantization)
 from tfp_flows.surjections.max import Max, MaxDistribution

@@ -4,7 +4,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.surjections.base import SurjectiveDistribution
-from tfp_flows.surjections.conditional import ConditionalGaussian
+from tfp_flows.surjections.conditional import ConditionalLocScale
 
 tfd = tfp.distributions
 
@@ -59,7 +59,8 @@ class Augment(keras.layers.Layer):
     event_size: D, the size of x.
     augment_size: A, the number of appended entries.
     learned: False: q(e | x) = N(0, I), no variables (the paper's toy
-      experiments); True: a `ConditionalGaussian` MLP of x (and the context).
+      experiments); True: a `ConditionalLocScale` MLP of x (and the context).
+    context_size: C of the context a learned encoder sees, or None.
     hidden: hidden widths of the learned encoder.
     **kwargs: passed to `keras.layers.Layer`.
 
@@ -67,14 +68,16 @@ class Augment(keras.layers.Layer):
     ValueError: if `event_size` or `augment_size` is < 1.
   """
 
-  def __init__(self, event_size, augment_size, learned=False, hidden=(64,), **kwargs):
+  def __init__(self, event_size, augment_size, learned=False, context_size=None,
+               hidden=(64,), **kwargs):
     super().__init__(**kwargs)
     if int(event_size) < 1 or int(augment_size) < 1:
       raise ValueError(f"event_size and augment_size must be >= 1, got {event_size} "
                        f"and {augment_size}.")
     self.event_size, self.augment_size = int(event_size), int(augment_size)
-    self.learned, self.hidden = bool(learned), tuple(hidden)
-    self.encoder = (ConditionalGaussian(self.augment_size, hidden, dtype=self.dtype_policy)
+    self.learned, self.context_size, self.hidden = bool(learned), context_size, tuple(hidden)
+    self.encoder = (ConditionalLocScale(self.augment_size, self.event_size, context_size,
+                                        hidden, dtype=self.dtype_policy)
                     if self.learned else None)
 
   def _standard_normal(self, x):
@@ -91,4 +94,4 @@ class Augment(keras.layers.Layer):
   def get_config(self):
     return {**super().get_config(), "event_size": self.event_size,
             "augment_size": self.augment_size, "learned": self.learned,
-            "hidden": self.hidden}
+            "context_size": self.context_size, "hidden": self.hidden}

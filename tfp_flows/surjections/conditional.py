@@ -1,4 +1,4 @@
-"""A conditional diagonal Gaussian p(y | inputs, context) from an MLP, as a Keras 3 layer."""
+"""A conditional diagonal location-scale distribution p(y | inputs, context) from an MLP, as a Keras 3 layer."""
 import math
 
 import keras
@@ -10,6 +10,7 @@ from tfp_flows.layers.mlp import MLP
 tfd = tfp.distributions
 
 SOFTPLUS_INV_ONE = math.log(math.e - 1.0)
+FAMILIES = {"normal": tfd.Normal, "logistic": tfd.Logistic}
 
 
 def with_context(inputs, context):
@@ -24,45 +25,63 @@ def with_context(inputs, context):
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class ConditionalGaussian(keras.layers.Layer):
-  """Diagonal Gaussian whose mean and scale are an MLP of the inputs (and a context).
+class ConditionalLocScale(keras.layers.Layer):
+  """Diagonal Gaussian (or logistic) whose location and scale are an MLP of the inputs (and a context).
 
   The conditional decoders and encoders of `Slice`, `Augment`,
   `VariationalDequantization` and `VAE` (the reference code's
   `ConditionalNormal`, Nielsen et al. 2020). `call` returns the raw
-  parameters; `distribution` returns `tfd.Independent(tfd.Normal(mean,
-  softplus(raw + log(e - 1)) + min_scale), 1)`: a raw output of 0 gives a
-  standard deviation of 1 + min_scale.
+  parameters; `distribution` returns `tfd.Independent(tfd.Normal(loc,
+  softplus(raw + log(e - 1)) + min_scale), 1)` (`tfd.Logistic` for
+  `family="logistic"`): a raw output of 0 gives a scale of 1 + min_scale.
 
   Shapes: inputs `[..., I]`, optional context `[..., C]` (broadcast against the
   inputs' leading axes); the distribution has event `[event_size]`.
 
   Args:
     event_size: E, the size of y.
+    input_size: I.
+    context_size: C, or None for no context; the network is built at
+      construction from `I + C`, so its variables exist before the first call.
     hidden: MLP hidden widths.
     activation: MLP activation.
-    min_scale: lower bound of the standard deviation.
+    min_scale: lower bound of the scale.
+    family: `"normal"` or `"logistic"`.
     **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    ValueError: for an unknown `family`.
   """
 
-  def __init__(self, event_size, hidden=(64,), activation="relu", min_scale=1e-3, **kwargs):
+  def __init__(self, event_size, input_size, context_size=None, hidden=(64,),
+               activation="relu", min_scale=1e-3, family="normal", **kwargs):
     super().__init__(**kwargs)
+    if family not in FAMILIES:
+      raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}.")
+    self.family = family
     self.event_size, self.hidden = int(event_size), tuple(int(h) for h in hidden)
+    self.input_size, self.context_size = int(input_size), context_size
     self.activation, self.min_scale = activation, float(min_scale)
     self.net = MLP(self.hidden, 2 * self.event_size, activation=activation,
                    dtype=self.dtype_policy)
+    width = self.input_size + (0 if context_size is None else int(context_size))
+    self.net(tf.zeros((1, width), self.compute_dtype))
+    self.built = True
 
   def call(self, inputs, context=None):
     """Raw parameters `[..., 2E]` (means, then pre-softplus scales)."""
     return self.net(with_context(inputs, context))
 
   def distribution(self, inputs, context=None):
-    """`tfd.Independent(tfd.Normal)` with event `[E]` for the given inputs and context."""
+    """`tfd.Independent(tfd.Normal or tfd.Logistic)` with event `[E]` for the given inputs and context."""
     params = self(inputs, context=context)
     mean, raw = params[..., :self.event_size], params[..., self.event_size:]
     scale = tf.math.softplus(raw + SOFTPLUS_INV_ONE) + self.min_scale
-    return tfd.Independent(tfd.Normal(mean, scale), reinterpreted_batch_ndims=1)
+    return tfd.Independent(FAMILIES[self.family](mean, scale), reinterpreted_batch_ndims=1)
 
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size, "hidden": self.hidden,
-            "activation": self.activation, "min_scale": self.min_scale}
+    return {**super().get_config(), "event_size": self.event_size,
+            "input_size": self.input_size, "context_size": self.context_size,
+            "hidden": self.hidden,
+            "activation": self.activation, "min_scale": self.min_scale,
+            "family": self.family}

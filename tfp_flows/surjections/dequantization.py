@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.surjections.base import SurjectiveDistribution, check
-from tfp_flows.surjections.conditional import ConditionalGaussian
+from tfp_flows.surjections.conditional import ConditionalLocScale
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 
@@ -87,24 +87,30 @@ class UniformDequantization(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class VariationalDequantization(keras.layers.Layer):
-  """Learned dequantization noise q(u | x, context): a conditional Gaussian pushed through a sigmoid.
+  """Learned dequantization noise q(u | x, context): a conditional logistic pushed through a sigmoid.
 
-  The noise flow is `u = sigmoid(mean(x) + scale(x) * eps)`, eps ~ N(0, I), its
-  mean and scale an MLP of the centred input `2 x / (K - 1) - 1` (and the
-  context): a one-step conditional flow onto (0, 1)^D (a simplification of
-  Flow++'s coupling flow; Ho et al. 2019, Sec. 3.1).
+  The noise flow is `u = sigmoid(loc(x) + scale(x) * eps)`, eps ~ Logistic(0, 1),
+  its location and scale an MLP of the centred input `2 x / (K - 1) - 1` (and
+  the context): a one-step conditional flow onto (0, 1)^D (a simplification
+  of Flow++'s coupling flow; Ho et al. 2019, Sec. 3.1). With loc = 0 and
+  scale = 1 it is exactly uniform dequantization, and its density stays
+  positive at the cell edges, unlike a sigmoid of a Gaussian, whose
+  importance weights have infinite variance there.
 
   Args:
     event_size: D (x is `[..., D]`).
     num_bits: bits per value.
+    context_size: C of the context the noise MLP sees, or None.
     hidden: hidden widths of the noise MLP.
     **kwargs: passed to `keras.layers.Layer`.
   """
 
-  def __init__(self, event_size, num_bits=8, hidden=(64,), **kwargs):
+  def __init__(self, event_size, num_bits=8, context_size=None, hidden=(64,), **kwargs):
     super().__init__(**kwargs)
     self.event_size, self.num_bits, self.hidden = int(event_size), int(num_bits), tuple(hidden)
-    self.noise_net = ConditionalGaussian(self.event_size, hidden, dtype=self.dtype_policy)
+    self.context_size = context_size
+    self.noise_net = ConditionalLocScale(self.event_size, self.event_size, context_size,
+                                         hidden, family="logistic", dtype=self.dtype_policy)
 
   def noise(self, x, context=None):
     """q(u | x, context) as a `tfd.TransformedDistribution` over (0, 1)^D."""
@@ -119,4 +125,5 @@ class VariationalDequantization(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "event_size": self.event_size,
-            "num_bits": self.num_bits, "hidden": self.hidden}
+            "num_bits": self.num_bits, "context_size": self.context_size,
+            "hidden": self.hidden}

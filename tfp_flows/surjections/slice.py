@@ -3,7 +3,7 @@ import keras
 import tensorflow as tf
 
 from tfp_flows.surjections.base import SurjectiveDistribution
-from tfp_flows.surjections.conditional import ConditionalGaussian
+from tfp_flows.surjections.conditional import ConditionalLocScale
 
 
 class SliceDistribution(SurjectiveDistribution):
@@ -51,6 +51,7 @@ class Slice(keras.layers.Layer):
   Args:
     event_size: D, the size of x.
     keep: d, how many leading entries are kept as z.
+    context_size: C of the context the decoder sees, or None.
     hidden: hidden widths of the decoder MLP.
     activation: decoder activation.
     **kwargs: passed to `keras.layers.Layer`.
@@ -59,15 +60,16 @@ class Slice(keras.layers.Layer):
     ValueError: unless 0 < keep < event_size.
   """
 
-  def __init__(self, event_size, keep, hidden=(64,), activation="relu", **kwargs):
+  def __init__(self, event_size, keep, context_size=None, hidden=(64,), activation="relu",
+               **kwargs):
     super().__init__(**kwargs)
     if not 0 < int(keep) < int(event_size):
       raise ValueError(f"Slice: keep = {keep} must satisfy 0 < keep < event_size = "
                        f"{event_size} (a slice larger than the input).")
     self.event_size, self.keep = int(event_size), int(keep)
-    self.hidden, self.activation = tuple(hidden), activation
-    self.decoder = ConditionalGaussian(self.event_size - self.keep, hidden, activation,
-                                       dtype=self.dtype_policy)
+    self.context_size, self.hidden, self.activation = context_size, tuple(hidden), activation
+    self.decoder = ConditionalLocScale(self.event_size - self.keep, self.keep, context_size,
+                                       hidden, activation, dtype=self.dtype_policy)
 
   def distribution(self, inner, context=None):
     """`SliceDistribution` on `inner` (event `[keep]`); the decoder also sees `context [..., C]`."""
@@ -80,4 +82,4 @@ class Slice(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "event_size": self.event_size, "keep": self.keep,
-            "hidden": self.hidden, "activation": self.activation}
+            "context_size": self.context_size, "hidden": self.hidden, "activation": self.activation}

@@ -48,7 +48,7 @@ class VAE(keras.layers.Layer):
 
   The encoder and decoder are Keras layers with a method
   `distribution(inputs, context=None) -> tfd.Distribution` (e.g.
-  `ConditionalGaussian`); both see the context.
+  `ConditionalLocScale`); both see the context.
 
   Args:
     encoder: layer giving q(z | x, context).
