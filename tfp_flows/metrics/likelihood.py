@@ -62,7 +62,7 @@ def log_likelihood(dist, x, num_samples=1000, chunk_size=100):
     part = chunk(count)
     total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
     done += count
-  return total - tf.cast(math.log(num_samples), total.dtype)
+  return total - tf.constant(math.log(num_samples), total.dtype)
 
 
 def bits_per_dim(nats, num_dims, num_bits=None):

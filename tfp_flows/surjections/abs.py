@@ -103,6 +103,7 @@ class Abs(keras.layers.Layer):
                         Dense(self.event_size, dtype=self.dtype_policy))
     if context_size is not None:
       self.context_net.build((int(context_size),))
+    self.built = True
 
   def distribution(self, inner, context=None):
     """`AbsDistribution` over x on top of `inner` (a distribution over |x|).

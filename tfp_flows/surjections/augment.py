@@ -79,6 +79,7 @@ class Augment(keras.layers.Layer):
     self.encoder = (ConditionalLocScale(self.augment_size, self.event_size, context_size,
                                         hidden, dtype=self.dtype_policy)
                     if self.learned else None)
+    self.built = True
 
   def _standard_normal(self, x):
     zeros = tf.zeros(tf.concat([tf.shape(x)[:-1], [self.augment_size]], 0), x.dtype)

@@ -76,6 +76,7 @@ class UniformDequantization(keras.layers.Layer):
   def __init__(self, num_bits=8, **kwargs):
     super().__init__(**kwargs)
     self.num_bits = int(num_bits)
+    self.built = True
 
   def distribution(self, inner, context=None):
     """`DequantizationDistribution` with uniform noise; `context` is accepted and ignored."""
@@ -111,6 +112,7 @@ class VariationalDequantization(keras.layers.Layer):
     self.context_size = context_size
     self.noise_net = ConditionalLocScale(self.event_size, self.event_size, context_size,
                                          hidden, family="logistic", dtype=self.dtype_policy)
+    self.built = True
 
   def noise(self, x, context=None):
     """q(u | x, context) as a `tfd.TransformedDistribution` over (0, 1)^D."""

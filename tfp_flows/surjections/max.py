@@ -107,6 +107,7 @@ class Max(keras.layers.Layer):
                                   initializer="zeros")
     self.log_scale = self.add_weight(name="log_scale", shape=(self.event_size,),
                                      initializer="zeros")
+    self.built = True
 
   def distribution(self, inner, context=None):
     """`MaxDistribution` on `inner` (event `[]` for x `[D]`); `context` is accepted and ignored."""

@@ -62,6 +62,7 @@ class MaxPool2D(keras.layers.Layer):
                                   initializer="zeros")
     self.log_scale = self.add_weight(name="log_scale", shape=(channels, 1),
                                      initializer="zeros")
+    self.built = True
 
   def distribution(self, inner, context=None):
     """Distribution over x `[H, W, C]` on `inner` over z `[H/k, W/k, C]`; `context` is ignored.

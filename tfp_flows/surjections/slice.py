@@ -70,6 +70,7 @@ class Slice(keras.layers.Layer):
     self.context_size, self.hidden, self.activation = context_size, tuple(hidden), activation
     self.decoder = ConditionalLocScale(self.event_size - self.keep, self.keep, context_size,
                                        hidden, activation, dtype=self.dtype_policy)
+    self.built = True
 
   def distribution(self, inner, context=None):
     """`SliceDistribution` on `inner` (event `[keep]`); the decoder also sees `context [..., C]`."""
