@@ -1,0 +1,115 @@
+"""Every bijector and flow step of tfp_flows through the one conformance helper (tests/conformance.py).
+
+Adding a step means adding one `Case` line below; `test_every_step_has_a_case`
+fails for any class exported by `tfp_flows.layers` or `tfp_flows.bijectors`
+that has no case and is not listed in `NON_STEPS`.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_flows import bijectors as B
+from tfp_flows import layers as L
+from conformance import Case, check_bijector, check_density, check_saving
+
+tfb = tfp.bijectors
+F64 = dict(dtype="float64")
+C = 2  # context width of the conditional cases
+
+
+def _training_batch(step, event_size, seed=1):
+  """Runs one training batch through a data-dependent step (ActNorm init, BatchNorm statistics)."""
+  x = np.random.default_rng(seed).normal(0.5, 2.0, [64, event_size])
+  step.bijector(training=True).inverse(tf.constant(x, tf.float64))
+  return step
+
+
+def _built(step, event_size, context_size=None):
+  """Builds a lazily built step (`SplineAutoregressive`) for inputs [.., D] and context [.., C]."""
+  step.build((None, event_size), None if context_size is None else (None, context_size))
+  return step
+
+
+def _made_params(x):
+  """A fixed autoregressive map for the bare `MaskedAutoregressive`: params_d from x_{<d}."""
+  cum = tf.math.cumsum(x, axis=-1, exclusive=True)
+  return tf.stack([0.3 * tf.sin(cum), 0.2 * tf.tanh(cum)], axis=-1)
+
+
+def _affine_fn(p):
+  return tfb.Chain([tfb.Shift(p[..., 0]), tfb.Scale(log_scale=p[..., 1])])
+
+
+def _stats_fn(x):
+  loc = tf.constant([0.5, -1.0], tf.float64)
+  return loc, tf.constant([0.3, -0.2], tf.float64)
+
+
+CASES = [
+    Case("affine_coupling", L.AffineCoupling,
+         lambda: L.AffineCoupling(2, hidden=(8,), **F64), 2),
+    Case("affine_coupling_context", L.AffineCoupling,
+         lambda: L.AffineCoupling(3, num_masked=1, hidden=(8, 8), context_size=C, **F64),
+         3, C),
+    Case("spline_coupling", L.SplineCoupling,
+         lambda: L.SplineCoupling(2, num_bins=4, hidden=(8,), **F64), 2),
+    Case("maf", L.MaskedAffine, lambda: L.MaskedAffine(2, hidden_units=8, **F64), 2),
+    Case("maf_context", L.MaskedAffine,
+         lambda: L.MaskedAffine(3, hidden_units=8, context_size=C, **F64), 3, C),
+    Case("iaf_context", L.MaskedAffine,
+         lambda: L.MaskedAffine(3, inverse=True, hidden_units=8, context_size=C, **F64),
+         3, C),
+    Case("spline_autoregressive_context", L.SplineAutoregressive,
+         lambda: _built(L.SplineAutoregressive(2, num_bins=4, hidden_units=8,
+                                               num_blocks=1, **F64), 2, C), 2, C),
+    Case("permutation_random", L.Permutation,
+         lambda: L.Permutation(3, kind="random", seed=1, **F64), 3),
+    Case("permutation_reverse", L.Permutation,
+         lambda: L.Permutation(2, kind="reverse", **F64), 2),
+    Case("lu_linear", L.LULinear, lambda: L.LULinear(2, **F64), 2),
+    Case("householder", L.Householder, lambda: L.Householder(3, **F64), 3),
+    Case("actnorm", L.ActNorm, lambda: _training_batch(L.ActNorm(2, **F64), 2), 2),
+    Case("actnorm_1d", L.ActNorm, lambda: _training_batch(L.ActNorm(1, **F64), 1), 1),
+    Case("batch_norm", L.BatchNorm, lambda: _training_batch(L.BatchNorm(2, **F64), 2), 2),
+    Case("flow_context", L.Flow,
+         lambda: L.Flow([L.AffineCoupling(2, hidden=(8,), context_size=C, **F64),
+                         L.Permutation(2, kind="reverse", **F64),
+                         L.MaskedAffine(2, hidden_units=8, context_size=C, **F64),
+                         L.ActNorm(2, **F64)], 2, **F64), 2, C),
+    Case("masked_autoregressive", B.MaskedAutoregressive,
+         lambda: B.MaskedAutoregressive(_made_params, _affine_fn, event_size=3), 3),
+    Case("data_affine", B.DataAffine, lambda: B.DataAffine(_stats_fn, event_size=2), 2),
+]
+
+# Exported names that are not flow steps or bijectors.
+NON_STEPS = {"Dense", "MLP", "MADE", "ExponentialFamilyPrior", "chain"}
+
+
+def _exported(module):
+  return {name for name, obj in vars(module).items()
+          if not name.startswith("_") and callable(obj) and not hasattr(obj, "__path__")
+          and getattr(obj, "__module__", "").startswith("tfp_flows")}
+
+
+def test_every_step_has_a_case():
+  covered = {case.cls.__name__ for case in CASES}
+  missing = (_exported(L) | _exported(B)) - covered - NON_STEPS
+  assert not missing, f"no conformance case for {sorted(missing)}; add one to CASES"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_bijector(case):
+  check_bijector(case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if hasattr(c.cls, "get_config")],
+                         ids=lambda c: c.name)
+def test_saving(case, tmp_path):
+  check_saving(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.event_size <= 2],
+                         ids=lambda c: c.name)
+def test_density(case):
+  check_density(case)

@@ -1,0 +1,124 @@
+"""A flow as a Keras 3 layer: a list of steps, their chained bijector and a standard-normal base."""
+import inspect
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfb, tfd = tfp.bijectors, tfp.distributions
+
+
+def check_context(context, context_size, owner):
+  """Checks a context tensor against the width a step was built for.
+
+  Args:
+    context: `None` or a tensor `[..., C]`.
+    context_size: the width C the step was built for, or `None` for an
+      unconditional step.
+    owner: name of the step, for the message.
+
+  Returns:
+    The context as a tensor (or `None`).
+
+  Raises:
+    ValueError: if a context is given to an unconditional step, missing for a
+      conditional one, or its last dimension is not `context_size`.
+  """
+  if context_size is None:
+    if context is not None:
+      raise ValueError(f"{owner} was built without a context (context_size=None) "
+                       f"but got one of shape {tuple(context.shape)}.")
+    return None
+  if context is None:
+    raise ValueError(f"{owner} needs a context of shape [..., {context_size}].")
+  context = tf.convert_to_tensor(context)
+  if context.shape[-1] != context_size:
+    raise ValueError(f"{owner} expects a context of shape [..., {context_size}], "
+                     f"got shape {tuple(context.shape)}.")
+  return context
+
+
+def chain(steps, context=None, training=None):
+  """One `tfb.Chain` of flow steps, all conditioned on the same context.
+
+  `steps[0]` is applied first in the density direction (data -> latent,
+  `inverse`) and last when sampling (`forward`): `tfb.Chain([b0, b1])`
+  computes `forward = b0.forward(b1.forward(z))`, so its `inverse` starts
+  with `b0.inverse`; the list is therefore not reversed.
+
+  Args:
+    steps: sequence of flow-step layers with `bijector(context, ...)`.
+    context: optional `[..., C]` tensor passed to every step (steps without a
+      context get `None`; see `Flow`).
+    training: passed to steps that accept it (dropout, ActNorm, BatchNorm).
+
+  Returns:
+    A `tfb.Chain` (forward: latent -> data).
+  """
+  return tfb.Chain([_step_bijector(s, context, training) for s in steps])
+
+
+def _step_bijector(step, context, training):
+  """A step's bijector; steps with `context_size=None` get no context."""
+  kwargs = {}
+  if "training" in inspect.signature(step.bijector).parameters:
+    kwargs["training"] = training
+  if getattr(step, "context_size", True) is not None:
+    kwargs["context"] = context
+  return step.bijector(**kwargs)
+
+
+@keras.saving.register_keras_serializable(package="tfp_flows")
+class Flow(keras.layers.Layer):
+  """A normalizing flow `p(x | c)`: standard-normal base pushed through a chain of steps.
+
+  Steps with a `context_size` receive the context; the others ignore it, so
+  a conditional flow mixes conditional couplings or MAFs with permutations
+  and normalisations. `steps[0]` is applied first to the data.
+
+  Shapes: `x` `[..., D]`, context `[..., C]`; `call` returns
+  `log p(x | c)` in nats, shape `[...]`.
+
+  Args:
+    steps: list of flow-step layers (e.g. `AffineCoupling`, `Permutation`).
+    event_size: D.
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    ValueError: if `steps` is empty or `event_size < 1`.
+  """
+
+  def __init__(self, steps, event_size, **kwargs):
+    super().__init__(**kwargs)
+    if not steps or int(event_size) < 1:
+      raise ValueError(f"a Flow needs steps and event_size >= 1, got {len(steps)} "
+                       f"steps and event_size={event_size}.")
+    self.steps = list(steps)
+    self.event_size = int(event_size)
+    self.context_size = next((s.context_size for s in self.steps
+                              if getattr(s, "context_size", None) is not None), None)
+
+  def bijector(self, context=None, training=None):
+    """All steps as one `tfb.Chain` (forward: latent -> data)."""
+    context = check_context(context, self.context_size, self.name)
+    return chain(self.steps, context, training)
+
+  def distribution(self, context=None, training=None):
+    """`tfd.TransformedDistribution` of `N(0, I_D)` through `bijector(context)`."""
+    base = tfd.Sample(tfd.Normal(tf.constant(0.0, self.compute_dtype), 1.0),
+                      self.event_size)
+    return tfd.TransformedDistribution(base, self.bijector(context, training))
+
+  def call(self, x, context=None, training=None):
+    """`log p(x | context)`, shape `[...]`."""
+    return self.distribution(context, training).log_prob(x)
+
+  def get_config(self):
+    return {**super().get_config(), "event_size": self.event_size,
+            "steps": [keras.saving.serialize_keras_object(s) for s in self.steps]}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    config["steps"] = [keras.saving.deserialize_keras_object(s) for s in config["steps"]]
+    return cls(**config)
