@@ -1,2 +1,3 @@
 """Bijectors TFP lacks, as `tfb.Bijector` subclasses (forward: latent -> data)."""
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
+from tfp_flows.bijectors.data_affine import DataAffine

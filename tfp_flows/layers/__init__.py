@@ -5,3 +5,10 @@ from tfp_flows.layers.mlp import MLP
 from tfp_flows.layers.spline_autoregressive import SplineAutoregressive
 from tfp_flows.layers.lu_linear import LULinear
 from tfp_flows.layers.permutation import Permutation
+from tfp_flows.layers.flow import Flow, chain
+from tfp_flows.layers.affine_coupling import AffineCoupling
+from tfp_flows.layers.spline_coupling import SplineCoupling
+from tfp_flows.layers.masked_affine import MaskedAffine
+from tfp_flows.layers.householder import Householder
+from tfp_flows.layers.actnorm import ActNorm
+from tfp_flows.layers.batch_norm import BatchNorm
