@@ -8,4 +8,5 @@ Each module named in `STUDIES` provides:
 """
 STUDIES = {
     "iflow": "experiments.iflow",
+    "energy": "experiments.energy",
 }

@@ -1,3 +1,5 @@
 """Bijectors TFP lacks, as `tfb.Bijector` subclasses (forward: latent -> data)."""
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.bijectors.data_affine import DataAffine
+from tfp_flows.bijectors.planar import Planar
+from tfp_flows.bijectors.radial import Radial

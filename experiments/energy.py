@@ -1,0 +1,263 @@
+"""Rezende & Mohamed (2015), Sec. 6.1 and Figure 3: flows fitted to four 2-D energies by reverse KL.
+
+Every model is `q = flow(N(0, I_2))`, trained with `model.fit` to minimise
+`E_q[log q(z) + beta_t U(z)]`, `beta_t = min(1, 0.01 + t / anneal_steps)`
+(the paper's annealing has anneal_steps = 10000), `t` the optimizer's
+iteration count. U2-U4 are not normalisable on R^2 (a reverse-KL fit keeps
+spreading along z1: 91% of q's mass left [-4, 4]^2 in a 10000-iteration
+planar-32 fit to U3), so every target here is `targets.confined(U)`: U
+inside the box [-4, 4]^2 of the paper's Figure 3, plus a quadratic wall of
+width 0.1 outside it. Evaluation: `KL(q || p) = E_q[log q + U] + log Z` in
+nats from `eval_samples` draws of q, with `log Z` by the trapezoid rule on
+the 2501 x 2501 grid over [-5, 5]^2 (spacing 0.004; the wall makes the mass
+beyond it < e^-50); q's mass outside [-4, 4]^2 is reported too.
+"""
+import functools
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfp_flows import layers, targets
+
+BOX = 4.0
+PRESETS = {
+    # iterations, batch, Adam learning rate, annealing length, KL samples
+    "quick": dict(iterations=1500, batch_size=100, learning_rate=3e-3, anneal_steps=500,
+                  eval_samples=20000, models=("planar-8", "radial-8", "nice"),
+                  targets=("U1", "U2", "U3", "U4")),
+    "paper": dict(iterations=20000, batch_size=100, learning_rate=1e-3, anneal_steps=10000,
+                  eval_samples=100000,
+                  models=("planar-2", "planar-8", "planar-32", "radial-2", "radial-8",
+                          "radial-32", "nice"),
+                  targets=("U1", "U2", "U3", "U4")),
+}
+ENERGIES = {name: targets.confined(u, bound=BOX, width=0.1) for name, u in targets.ENERGIES.items()}
+_log_z = functools.lru_cache(targets.log_normalizer)
+NICE_HIDDEN = (13,)  # 4 couplings x 40 + scaling 2 = 162 parameters, vs 160 for planar-32
+
+
+def build_flow(name):
+  """`planar-K`, `radial-K` or `nice` (4 alternating additive couplings + scaling) as a `layers.Flow`.
+
+  Raises:
+    ValueError: for an unknown name.
+  """
+  kind, _, k = name.partition("-")
+  if kind == "planar" and k.isdigit():
+    steps = [layers.Planar(2) for _ in range(int(k))]
+  elif kind == "radial" and k.isdigit():
+    steps = [layers.Radial(2) for _ in range(int(k))]
+  elif name == "nice":
+    # steps[0] meets the data first; NICE's scaling is the top (latent-side) layer.
+    steps = [layers.AdditiveCoupling(2, hidden=NICE_HIDDEN, parity=i % 2)
+             for i in range(4)] + [layers.Scaling(2)]
+  else:
+    raise ValueError(f"unknown model {name!r}: expected planar-K, radial-K or nice.")
+  return layers.Flow(steps, event_size=2)
+
+
+class ReverseKL(keras.Model):
+  """Fits `flow` to `exp(-U)` by the annealed reverse KL; `fit` needs only a dummy dataset.
+
+  Each train step draws `batch_size` base samples (seeded `SeedGenerator`),
+  pushes them forward (no inverse needed) and minimises
+  `mean(log q(z) + beta_t U(z))`. Metrics: `loss` (annealed) and
+  `free_energy` = `mean(log q + U)` = KL(q || p) - log Z, nats.
+
+  Args:
+    flow: a `tfp_flows.layers.Flow` on 2-D events.
+    energy: a target energy such as `tfp_flows.targets.U1`.
+    anneal_steps: iterations until beta reaches 1.
+    batch_size: samples per step.
+    seed: integer seed of the sampling.
+  """
+
+  def __init__(self, flow, energy, anneal_steps, batch_size, seed=0, **kwargs):
+    super().__init__(**kwargs)
+    self.flow, self.energy = flow, energy
+    self.anneal_steps, self.batch_size = float(anneal_steps), int(batch_size)
+    self.seed_generator = keras.random.SeedGenerator(seed)
+    self.loss_tracker = keras.metrics.Mean(name="loss")
+    self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
+    self.built = True
+
+  @property
+  def metrics(self):
+    return [self.loss_tracker, self.free_energy_tracker]
+
+  @tf.autograph.experimental.do_not_convert
+  def sample_and_log_prob(self, n):
+    """`n` samples of q `[n, 2]` and `log q` `[n]` by the forward pass."""
+    dist = self.flow.distribution()
+    z = keras.random.normal((n, 2), seed=self.seed_generator, dtype=self.flow.compute_dtype)
+    x = dist.bijector.forward(z)
+    return x, dist.distribution.log_prob(z) - dist.bijector.forward_log_det_jacobian(z, 1)
+
+  def train_step(self, data):
+    step = tf.cast(self.optimizer.iterations, self.flow.compute_dtype)
+    beta = tf.minimum(1.0, 0.01 + step / self.anneal_steps)
+    with tf.GradientTape() as tape:
+      x, log_q = self.sample_and_log_prob(self.batch_size)
+      energy = self.energy(x)
+      loss = tf.reduce_mean(log_q + beta * energy)
+    grads = tape.gradient(loss, self.trainable_variables)
+    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+    self.loss_tracker.update_state(loss)
+    self.free_energy_tracker.update_state(tf.reduce_mean(log_q + energy))
+    return {m.name: m.result() for m in self.metrics}
+
+
+class _Progress(keras.callbacks.Callback):
+  """One `keras.utils.Progbar` over a run's iterations, updated at each epoch's end."""
+
+  def __init__(self, iterations, label):
+    super().__init__()
+    print(label)
+    self.bar = keras.utils.Progbar(iterations, stateful_metrics=["loss", "free_energy"])
+
+  def on_epoch_end(self, epoch, logs=None):
+    self.bar.update(int(self.model.optimizer.iterations.numpy()), list((logs or {}).items()))
+
+
+def evaluate(model, log_z, samples, chunk=10000):
+  """KL(q || p) (nats) with its standard error, and q's mass outside the box [-4, 4]^2."""
+  values, outside = [], []
+  for start in range(0, samples, chunk):
+    x, log_q = model.sample_and_log_prob(min(chunk, samples - start))
+    values.append((log_q + model.energy(x)).numpy())
+    outside.append(np.any(np.abs(x.numpy()) > BOX, axis=-1))
+  values = np.concatenate(values)
+  return (float(values.mean() + log_z), float(values.std() / np.sqrt(len(values))),
+          float(np.concatenate(outside).mean()))
+
+
+def density_grid(flow, num=200):
+  """`q` on the `num x num` grid of cell centres over [-4, 4]^2, `[num, num]` (rows: z2, cols: z1)."""
+  t = (np.arange(num) + 0.5) / num * 2 * BOX - BOX
+  z1, z2 = np.meshgrid(t, t)
+  grid = tf.constant(np.stack([z1, z2], -1).reshape(-1, 2), flow.compute_dtype)
+  return np.exp(flow.distribution().log_prob(grid).numpy()).reshape(num, num)
+
+
+def train_one(model_name, target, preset, seed=0, verbose=True):
+  """Trains and evaluates one (model, target); returns its results entry and q on the grid."""
+  keras.utils.set_random_seed(seed)
+  flow = build_flow(model_name)
+  model = ReverseKL(flow, ENERGIES[target], preset["anneal_steps"],
+                    preset["batch_size"], seed=seed)
+  model.compile(optimizer=keras.optimizers.Adam(preset["learning_rate"]))
+  epochs = 20
+  per_epoch = max(1, preset["iterations"] // epochs)
+  dummy = tf.data.Dataset.from_tensors(0.0).repeat()
+  callbacks = [_Progress(per_epoch * epochs, f"{model_name} / {target}")] if verbose else []
+  start = time.time()
+  history = model.fit(dummy, epochs=epochs, steps_per_epoch=per_epoch, verbose=0,
+                      callbacks=callbacks)
+  seconds = time.time() - start
+  log_z = _log_z(ENERGIES[target], bound=BOX + 1.0, num=2501)
+  kl, kl_se, outside = evaluate(model, log_z, preset["eval_samples"])
+  entry = dict(model=model_name, target=target, kl=kl, kl_se=kl_se, mass_outside_box=outside,
+               log_z=log_z, params=int(sum(np.prod(v.shape) for v in flow.trainable_variables)),
+               iterations=int(model.optimizer.iterations.numpy()), seconds=seconds,
+               free_energy_per_epoch=[float(v) for v in history.history["free_energy"]])
+  return entry, density_grid(flow)
+
+
+def add_arguments(parser):
+  """Options beside `--preset` (quick | paper) and `--out`."""
+  parser.add_argument("--models", nargs="*", default=None, help="subset, e.g. planar-8 nice")
+  parser.add_argument("--targets", nargs="*", default=None, help="subset of U1 U2 U3 U4")
+  parser.add_argument("--iterations", type=int, default=None, help="override the preset")
+  parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args):
+  """Trains every (model, target) not yet in `args.out/results.json`, then writes the report.
+
+  Raises:
+    ValueError: for an unknown preset.
+  """
+  if args.preset not in PRESETS:
+    raise ValueError(f"unknown preset {args.preset!r}: expected one of {sorted(PRESETS)}.")
+  preset = dict(PRESETS[args.preset])
+  if args.iterations:
+    preset["iterations"] = args.iterations
+  os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
+  path = os.path.join(args.out, "results.json")
+  results = {"study": "energy", "preset": args.preset, "settings": preset, "runs": {}}
+  if os.path.exists(path):
+    with open(path) as f:
+      results["runs"] = json.load(f)["runs"]
+  for model_name in args.models or preset["models"]:
+    for target in args.targets or preset["targets"]:
+      key = f"{model_name}/{target}"
+      if key in results["runs"]:
+        continue
+      entry, density = train_one(model_name, target, preset, seed=args.seed)
+      np.save(os.path.join(args.out, "densities", f"{model_name}_{target}.npy"),
+              density.astype("float32"))
+      results["runs"][key] = entry
+      with open(path + ".tmp", "w") as f:
+        json.dump(results, f, indent=1)
+      os.replace(path + ".tmp", path)
+  report(args.out)
+
+
+def report(out):
+  """Writes `results.md` (table) and `energy.png` (rows: targets; columns: true density, models)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  with open(os.path.join(out, "results.json")) as f:
+    results = json.load(f)
+  runs = results["runs"]
+  model_names = list(dict.fromkeys(r["model"] for r in runs.values()))
+  target_names = [t for t in targets.ENERGIES if any(r["target"] == t for r in runs.values())]
+  lines = [f"# Energy study ({results['preset']} preset)", "",
+           f"Settings: {json.dumps(results['settings'])}", "",
+           "KL(q || p) in nats (+- standard error) to p = exp(-U - wall) / Z, the wall confining "
+           "p to [-4, 4]^2; log Z by the trapezoid rule on a 2501 x 2501 grid over [-5, 5]^2; "
+           "'out' = share of q's samples outside [-4, 4]^2.", "",
+           "| model | params | " + " | ".join(f"{t} KL | {t} out" for t in target_names)
+           + " | iterations | seconds |",
+           "|---" * (3 + 2 * len(target_names)) + "|"]
+  for m in model_names:
+    cells, first = [], None
+    for t in target_names:
+      r = runs.get(f"{m}/{t}")
+      first = first or r
+      cells.append("- | -" if r is None else
+                   f"{r['kl']:.3f} +- {r['kl_se']:.3f} | {r['mass_outside_box']:.4f}")
+    secs = sum(runs[f"{m}/{t}"]["seconds"] for t in target_names if f"{m}/{t}" in runs)
+    lines.append(f"| {m} | {first['params']} | " + " | ".join(cells)
+                 + f" | {first['iterations']} | {secs:.0f} |")
+  with open(os.path.join(out, "results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+
+  num = 200
+  t = (np.arange(num) + 0.5) / num * 2 * BOX - BOX
+  grid = np.stack(np.meshgrid(t, t), -1)
+  fig, axes = plt.subplots(len(target_names), 1 + len(model_names), squeeze=False,
+                           figsize=(1.6 * (1 + len(model_names)), 1.6 * len(target_names)))
+  extent = (-BOX, BOX, -BOX, BOX)
+  for i, tname in enumerate(target_names):
+    true = np.exp(-ENERGIES[tname](grid.astype("float64")))
+    axes[i, 0].imshow(true, origin="lower", extent=extent, cmap="viridis")
+    axes[i, 0].set_ylabel(tname)
+    for j, m in enumerate(model_names):
+      file = os.path.join(out, "densities", f"{m}_{tname}.npy")
+      if os.path.exists(file):
+        axes[i, j + 1].imshow(np.load(file), origin="lower", extent=extent, cmap="viridis")
+  for j, title in enumerate(["exp(-U)"] + model_names):
+    axes[0, j].set_title(title, fontsize=8)
+  for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "energy.png"), dpi=80)
+  plt.close(fig)
