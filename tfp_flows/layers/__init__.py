@@ -12,3 +12,7 @@ from tfp_flows.layers.masked_affine import MaskedAffine
 from tfp_flows.layers.householder import Householder
 from tfp_flows.layers.actnorm import ActNorm
 from tfp_flows.layers.batch_norm import BatchNorm
+from tfp_flows.layers.planar import Planar
+from tfp_flows.layers.radial import Radial
+from tfp_flows.layers.additive_coupling import AdditiveCoupling
+from tfp_flows.layers.scaling import Scaling
