@@ -59,13 +59,20 @@ class Dense(keras.layers.Layer):
     self.bias = self.add_weight(
         name="bias", shape=stack + (self.units,),
         initializer=keras.initializers.RandomUniform(-kbound, kbound))
-    self._equation = "...i,io->...o" if not stack else "...ki,kio->...ko"
 
   def call(self, x):
     kernel = self.kernel
     if self.mask is not None:
       kernel = kernel * ops.cast(self.mask, kernel.dtype)
-    return ops.einsum(self._equation, x, kernel) + self.bias
+    # Flattened matmuls: tf.einsum with an ellipsis is ~50x slower in the gradient.
+    lead = ops.shape(x)[:-1]
+    if self.num_models is None:
+      y = ops.matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)
+    else:
+      k = int(self.num_models)
+      flat = ops.transpose(ops.reshape(x, (-1, k, ops.shape(x)[-1])), (1, 0, 2))
+      y = ops.transpose(ops.matmul(flat, kernel), (1, 0, 2))
+    return ops.reshape(y, tuple(lead) + (self.units,)) + self.bias
 
   def get_config(self):
     config = super().get_config()

@@ -95,11 +95,17 @@ class MADE(keras.layers.Layer):
     self.context_proj = None
 
   def build(self, x_shape, context_shape=None):
+    hidden_shape = tuple(x_shape[:-1]) + (self.hidden_units,)
+    self.first.build(x_shape)
+    for layer in self.hidden:
+      layer.build(hidden_shape)
+    self.last.build(hidden_shape)
     if context_shape is not None:
-      count = 1 + self.num_blocks
       self.context_proj = [
           Dense(self.hidden_units, num_models=self.num_models, dtype=self.dtype_policy)
-          for _ in range(count)]
+          for _ in range(1 + self.num_blocks)]
+      for layer in self.context_proj:
+        layer.build(context_shape)
 
   def call(self, x, context=None, training=None):
     if x.shape[-1] is not None and x.shape[-1] != self.event_size:

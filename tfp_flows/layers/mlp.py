@@ -1,5 +1,6 @@
 """A multilayer perceptron built from `tfp_flows.layers.Dense`."""
 import keras
+from keras import ops
 
 from tfp_flows.layers.dense import Dense
 
@@ -14,20 +15,30 @@ class MLP(keras.layers.Layer):
   Args:
     hidden: sequence of hidden widths, e.g. `(30, 20)`.
     units: output width.
-    activation: a Keras activation name or callable, e.g. `"relu"` or
-      `keras.layers.LeakyReLU(0.1)`'s function `lambda x: ops.leaky_relu(x, 0.1)`.
+    activation: a Keras activation name, e.g. `"relu"`, or `"leaky_relu"`
+      with negative slope `slope`.
+    slope: negative slope of `"leaky_relu"` (the iVAE code uses 0.1).
     num_models: optional K for stacked independent models (see `Dense`).
     **kwargs: passed to `keras.layers.Layer`.
   """
 
-  def __init__(self, hidden, units, activation="relu", num_models=None, **kwargs):
+  def __init__(self, hidden, units, activation="relu", slope=0.2, num_models=None,
+               **kwargs):
     super().__init__(**kwargs)
     self.hidden = tuple(int(h) for h in hidden)
     self.units = int(units)
-    self.activation = keras.activations.get(activation)
+    self.activation_name, self.slope = activation, float(slope)
+    self.activation = (
+        (lambda x: ops.leaky_relu(x, negative_slope=self.slope))
+        if activation == "leaky_relu" else keras.activations.get(activation))
     self.num_models = num_models
     self.dense = [Dense(w, num_models=num_models, dtype=self.dtype_policy)
                   for w in self.hidden + (self.units,)]
+
+  def build(self, input_shape):
+    for layer in self.dense:
+      layer.build(input_shape)
+      input_shape = tuple(input_shape[:-1]) + (layer.units,)
 
   def call(self, x):
     for layer in self.dense[:-1]:
@@ -37,6 +48,6 @@ class MLP(keras.layers.Layer):
   def get_config(self):
     config = super().get_config()
     config.update(hidden=self.hidden, units=self.units,
-                  activation=keras.activations.serialize(self.activation),
+                  activation=self.activation_name, slope=self.slope,
                   num_models=self.num_models)
     return config

@@ -88,18 +88,21 @@ class SplineAutoregressive(keras.layers.Layer):
   def build(self, input_shape, context_shape=None):
     self.made.build(input_shape, context_shape)
 
-  def bijector(self, context=None, training=None):
-    """The step as a `tfb.Bijector` (forward: latent -> data) for the given context."""
+  def bijector(self, context=None):
+    """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.
+
+    Dropout follows the Keras call context: active inside `fit`, off otherwise.
+    """
     made, hidden = self.made, self.made.hidden_units
     return MaskedAutoregressive(
-        params_fn=lambda x: made(x, context=context, training=training),
+        params_fn=lambda x: made(x, context=context),
         bijector_fn=lambda p: tfb.Invert(
             rational_quadratic_spline(p, self.num_bins, self.bound, hidden)),
         event_size=made.event_size)
 
-  def call(self, x, context=None, training=None):
+  def call(self, x, context=None):
     """Maps data to latent (the density direction); returns `z`."""
-    return self.bijector(context, training).inverse(x)
+    return self.bijector(context).inverse(x)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

@@ -1,1 +1,4 @@
-"""tfp_flows.models."""
+"""Keras 3 models trained with `model.fit`."""
+from tfp_flows.models.iflow import IFlow
+from tfp_flows.models.ivae import IVAE
+from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
