@@ -150,6 +150,10 @@ class StepModel(keras.Model):
   def __init__(self, step, event_size, **kwargs):
     super().__init__(**kwargs)
     self.step, self.event_size = step, int(event_size)
+    self.built = True  # the step owns all the state
+
+  def get_build_config(self):
+    return None
 
   def call(self, x, context=None):
     return base_log_prob(bijector_of(self.step, context), x, self.event_size)

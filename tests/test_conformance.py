@@ -77,25 +77,40 @@ CASES = [
                          L.Permutation(2, kind="reverse", **F64),
                          L.MaskedAffine(2, hidden_units=8, context_size=C, **F64),
                          L.ActNorm(2, **F64)], 2, **F64), 2, C),
+    Case("planar", L.Planar, lambda: L.Planar(2, **F64), 2),
+    Case("planar_context", L.Planar, lambda: L.Planar(3, context_size=C, **F64), 3, C),
+    Case("radial", L.Radial, lambda: L.Radial(2, **F64), 2),
+    Case("radial_context", L.Radial, lambda: L.Radial(3, context_size=C, **F64), 3, C),
+    Case("additive_coupling", L.AdditiveCoupling,
+         lambda: L.AdditiveCoupling(2, hidden=(8,), **F64), 2),
+    Case("additive_coupling_context", L.AdditiveCoupling,
+         lambda: L.AdditiveCoupling(3, hidden=(8,), parity=1, context_size=C, **F64), 3, C),
+    Case("scaling", L.Scaling, lambda: L.Scaling(2, **F64), 2),
+    Case("planar_bijector", B.Planar,
+         lambda: B.Planar(tf.constant([0.5, -1.0], tf.float64),
+                          tf.constant([0.8, 0.3], tf.float64), tf.constant(0.2, tf.float64)), 2),
+    Case("radial_bijector", B.Radial,
+         lambda: B.Radial(tf.constant([0.3, -0.2], tf.float64), tf.constant(0.7, tf.float64),
+                          tf.constant(0.5, tf.float64)), 2),
     Case("masked_autoregressive", B.MaskedAutoregressive,
          lambda: B.MaskedAutoregressive(_made_params, _affine_fn, event_size=3), 3),
     Case("data_affine", B.DataAffine, lambda: B.DataAffine(_stats_fn, event_size=2), 2),
 ]
 
 # Exported names that are not flow steps or bijectors.
-NON_STEPS = {"Dense", "MLP", "MADE", "ExponentialFamilyPrior", "chain"}
-
-
-def _exported(module):
-  return {name for name, obj in vars(module).items()
-          if not name.startswith("_") and callable(obj) and not hasattr(obj, "__path__")
-          and getattr(obj, "__module__", "").startswith("tfp_flows")}
+NON_STEPS = {"layers.Dense", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
+             "layers.chain"}
 
 
 def test_every_step_has_a_case():
-  covered = {case.cls.__name__ for case in CASES}
-  missing = (_exported(L) | _exported(B)) - covered - NON_STEPS
-  assert not missing, f"no conformance case for {sorted(missing)}; add one to CASES"
+  covered = {case.cls for case in CASES}
+  missing = [f"{module.__name__.split('.')[-1]}.{name}"
+             for module in (L, B) for name, obj in vars(module).items()
+             if callable(obj) and not name.startswith("_")
+             and getattr(obj, "__module__", "").startswith("tfp_flows")
+             and obj not in covered]
+  missing = sorted(set(missing) - NON_STEPS)
+  assert not missing, f"no conformance case for {missing}; add one to CASES"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
