@@ -7,6 +7,7 @@ Each module named in `STUDIES` provides:
   * `report(out)`: rebuilds the table and figures from what is in `out`.
 """
 STUDIES = {
+    "survae-toy": "experiments.survae_toy",
     "iflow": "experiments.iflow",
     "energy": "experiments.energy",
 }

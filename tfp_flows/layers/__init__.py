@@ -5,6 +5,7 @@ from tfp_flows.layers.mlp import MLP
 from tfp_flows.layers.spline_autoregressive import SplineAutoregressive
 from tfp_flows.layers.lu_linear import LULinear
 from tfp_flows.layers.permutation import Permutation
+from tfp_flows.layers.exponential_family_prior import ExponentialFamilyPrior
 from tfp_flows.layers.flow import Flow, chain
 from tfp_flows.layers.affine_coupling import AffineCoupling
 from tfp_flows.layers.spline_coupling import SplineCoupling

@@ -1,3 +1,3 @@
 """tfp_flows.metrics."""
-from tfp_flows.metrics.mcc import mean_corr_coef
+from tfp_flows.metrics.mcc import match_sources, mean_corr_coef
 from tfp_flows.metrics.likelihood import bits_per_dim, elbo, log_likelihood

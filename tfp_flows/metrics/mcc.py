@@ -20,6 +20,41 @@ def _as_samples(name, value):
     return array
 
 
+def match_sources(z, s, method="pearson"):
+    """Best one-to-one matching of recovered to true sources by absolute correlation.
+
+    The matching behind `mean_corr_coef`, for plots and per-source reports.
+
+    Args:
+      z: Recovered sources, array-like [N, d].
+      s: True sources, array-like [N, d].
+      method: "pearson" or "spearman".
+
+    Returns:
+      `(z_index, s_index, corr)`: three [d] arrays; recovered source
+      `z_index[k]` is matched to true source `s_index[k]` with signed
+      correlation `corr[k]`.
+
+    Raises:
+      ValueError: as `mean_corr_coef`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    z = _as_samples("z", z)
+    s = _as_samples("s", s)
+    if z.shape != s.shape:
+        raise ValueError(f"z and s must have the same shape [N, d], got {z.shape} and {s.shape}")
+    n_samples, dim = z.shape
+    if n_samples < 2 or dim < 1:
+        raise ValueError(f"need N >= 2 samples and d >= 1 sources, got shape {z.shape}")
+    if method == "spearman":
+        z = rankdata(z, axis=0)
+        s = rankdata(s, axis=0)
+    corr = np.corrcoef(z, s, rowvar=False)[:dim, dim:]
+    rows, cols = linear_sum_assignment(np.abs(corr), maximize=True)
+    return rows, cols, corr[rows, cols]
+
+
 def mean_corr_coef(z, s, method="pearson"):
     """Mean absolute correlation between sources under the best one-to-one matching.
 
@@ -48,18 +83,4 @@ def mean_corr_coef(z, s, method="pearson"):
         NaN or inf, or has a constant column; if their shapes differ; or if
         N < 2.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    z = _as_samples("z", z)
-    s = _as_samples("s", s)
-    if z.shape != s.shape:
-        raise ValueError(f"z and s must have the same shape [N, d], got {z.shape} and {s.shape}")
-    n_samples, dim = z.shape
-    if n_samples < 2 or dim < 1:
-        raise ValueError(f"need N >= 2 samples and d >= 1 sources, got shape {z.shape}")
-    if method == "spearman":
-        z = rankdata(z, axis=0)
-        s = rankdata(s, axis=0)
-    corr = np.abs(np.corrcoef(z, s, rowvar=False)[:dim, dim:])
-    rows, cols = linear_sum_assignment(corr, maximize=True)
-    return float(corr[rows, cols].mean())
+    return float(np.abs(match_sources(z, s, method)[2]).mean())

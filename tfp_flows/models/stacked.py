@@ -44,8 +44,9 @@ class StackedAdam(keras.optimizers.Adam):
 
   def reset(self, learning_rate):
     """Restart from scratch (moments, step count, rate scales) for a new run of the same model."""
-    for v in self._momentums + self._velocities:
-      v.assign(ops.zeros_like(v))
+    if self.built:
+      for v in self._momentums + self._velocities:
+        v.assign(ops.zeros_like(v))
     self.iterations.assign(0)
     self.learning_rate = learning_rate
     self.lr_scale.assign(np.ones(self.num_models, "float32"))
