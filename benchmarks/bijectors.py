@@ -3,13 +3,13 @@
 For batch 1024 at D = 2 and D = 64: `forward` + its log-det and `inverse`
 + its log-det, each inside one `tf.function` that also builds the bijector
 (as a training step does), the median of `--repeats` timed calls after two
-warm-up calls. TFP equivalents use `tf_keras` conditioners of the same size
+warm-up calls, ours and TFP's timed in turn. TFP equivalents use `tf_keras` conditioners of the same size
 (`tfb.AutoregressiveNetwork` for MAF/IAF/spline MAF, a `tf_keras` MLP for
 `tfb.RealNVP`). Then 1,000 draws from a 5-step MAF at D = 64, ours
 (`Flow` of `MaskedAffine` steps) against a chain of
 `tfb.MaskedAutoregressiveFlow`.
 
-Usage: `python benchmarks/bijectors.py [--repeats 7] [--hidden 64]`.
+Usage: `python benchmarks/bijectors.py [--repeats 11] [--hidden 64]`.
 """
 import argparse
 import json
@@ -34,33 +34,49 @@ tfb, tfd = tfp.bijectors, tfp.distributions
 BATCH, BINS = 1024, 8
 
 
-def median_ms(fn, x, repeats):
-  """Median wall time of `fn(x)` in milliseconds, after two warm-up calls."""
-  for _ in range(2):
-    tf.nest.map_structure(lambda t: t.numpy(), fn(x))
-  times = []
+def _run(fn, x):
+  tf.nest.map_structure(lambda t: t.numpy(), fn(x))
+
+
+def median_ms(fns, x, repeats):
+  """Median wall time in ms of each `fns[key](x)`, after two warm-up calls.
+
+  The functions are timed in turn within each repeat, so load from other
+  processes on a shared machine affects all of them alike.
+  """
+  for fn in fns.values():
+    for _ in range(2):
+      _run(fn, x)
+  times = {key: [] for key in fns}
   for _ in range(repeats):
-    start = time.perf_counter()
-    tf.nest.map_structure(lambda t: t.numpy(), fn(x))
-    times.append(time.perf_counter() - start)
-  return 1e3 * float(np.median(times))
+    for key, fn in fns.items():
+      start = time.perf_counter()
+      _run(fn, x)
+      times[key].append(time.perf_counter() - start)
+  return {key: 1e3 * float(np.median(t)) for key, t in times.items()}
 
 
-def directions(make_bijector, d, repeats):
-  """`{"forward": ms, "inverse": ms}` for a zero-argument bijector factory."""
-  x = tf.random.stateless_normal([BATCH, d], seed=[1, 2])
-
-  @tf.function
-  def fwd(x):
+def _timed_fns(make_bijector):
+  @tf.function(autograph=False)
+  def forward(x):
     b = make_bijector()
     return b.forward(x), b.forward_log_det_jacobian(x, event_ndims=1)
 
-  @tf.function
-  def inv(x):
+  @tf.function(autograph=False)
+  def inverse(x):
     b = make_bijector()
     return b.inverse(x), b.inverse_log_det_jacobian(x, event_ndims=1)
 
-  return {"forward": median_ms(fwd, x, repeats), "inverse": median_ms(inv, x, repeats)}
+  return {"forward": forward, "inverse": inverse}
+
+
+def directions(makers, d, repeats):
+  """`{impl: {"forward": ms, "inverse": ms}}` for zero-argument bijector factories `{impl: make}`."""
+  x = tf.random.stateless_normal([BATCH, d], seed=[1, 2])
+  fns = {(impl, key): fn for impl, make in makers.items()
+         for key, fn in _timed_fns(make).items()}
+  ms = median_ms(fns, x, repeats)
+  return {impl: {key: ms[(impl, key)] for key in ("forward", "inverse")} for impl in makers}
 
 
 def tf_keras_mlp(d_in, d_out, hidden):
@@ -145,15 +161,20 @@ def sampling(d, hidden, repeats, num_steps=5, n=1000):
     return tfd.TransformedDistribution(base, tfb.Chain(
         [tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=net) for net in nets]))
 
-  seed = tf.constant([3, 4])
-  ours_fn = tf.function(lambda s: flow.distribution().sample(n, seed=s))
-  tfp_fn = tf.function(lambda s: tfp_dist().sample(n, seed=s))
-  return {"tfp_flows": median_ms(ours_fn, seed, repeats), "tfp": median_ms(tfp_fn, seed, repeats)}
+  @tf.function(autograph=False)
+  def ours_fn(seed):
+    return flow.distribution().sample(n, seed=seed)
+
+  @tf.function(autograph=False)
+  def tfp_fn(seed):
+    return tfp_dist().sample(n, seed=seed)
+
+  return median_ms({"tfp_flows": ours_fn, "tfp": tfp_fn}, tf.constant([3, 4]), repeats)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--repeats", type=int, default=7)
+  parser.add_argument("--repeats", type=int, default=11)
   parser.add_argument("--hidden", type=int, default=64)
   args = parser.parse_args()
   tf.random.set_seed(0)
@@ -161,10 +182,10 @@ def main():
   for d in (2, 64):
     theirs = tfp_equivalents(d, args.hidden)
     for name, make in ours(d, args.hidden).items():
-      row = {"step": name, "D": d, "tfp_flows_ms": directions(make, d, args.repeats)}
+      makers = {"tfp_flows_ms": make}
       if name in theirs:
-        row["tfp_ms"] = directions(theirs[name], d, args.repeats)
-      rows.append(row)
+        makers["tfp_ms"] = theirs[name]
+      rows.append({"step": name, "D": d, **directions(makers, d, args.repeats)})
   print(json.dumps({
       "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
       "batch": BATCH, "hidden": args.hidden, "repeats": args.repeats,

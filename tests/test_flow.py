@@ -38,3 +38,5 @@ def test_flow_checks_its_context():
   flow = Flow([AffineCoupling(2, hidden=(4,), context_size=3)], event_size=2)
   with pytest.raises(ValueError, match=r"\[\.\.\., 3\].*\(5, 2\)"):
     flow(tf.zeros([5, 2]), tf.zeros([5, 2]))
+  with pytest.raises(ValueError, match=r"\[\.\.\., 2\].*\(5, 3\)"):
+    flow(tf.zeros([5, 3]), tf.zeros([5, 3]))

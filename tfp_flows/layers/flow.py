@@ -85,7 +85,8 @@ class Flow(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `steps` is empty or `event_size < 1`.
+    ValueError: if `steps` is empty or `event_size < 1`; in `call`, for
+      inputs or contexts of the wrong width.
   """
 
   def __init__(self, steps, event_size, **kwargs):
@@ -97,6 +98,7 @@ class Flow(keras.layers.Layer):
     self.event_size = int(event_size)
     self.context_size = next((s.context_size for s in self.steps
                               if getattr(s, "context_size", None) is not None), None)
+    self.built = True  # the steps own all the state
 
   def bijector(self, context=None, training=None):
     """All steps as one `tfb.Chain` (forward: latent -> data)."""
@@ -110,7 +112,14 @@ class Flow(keras.layers.Layer):
     return tfd.TransformedDistribution(base, self.bijector(context, training))
 
   def call(self, x, context=None, training=None):
-    """`log p(x | context)`, shape `[...]`."""
+    """`log p(x | context)`, shape `[...]`.
+
+    Raises:
+      ValueError: if the last dimension of `x` is not D (or see `check_context`).
+    """
+    if x.shape[-1] is not None and x.shape[-1] != self.event_size:
+      raise ValueError(f"{self.name} expects inputs of shape [..., {self.event_size}], "
+                       f"got shape {tuple(x.shape)}.")
     return self.distribution(context, training).log_prob(x)
 
   def get_config(self):
