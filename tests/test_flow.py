@@ -34,6 +34,12 @@ def test_conditional_flow_fits_with_keras_and_initialises_actnorm():
   np.testing.assert_allclose(tf.reduce_mean(samples, 0), [2.0, 2.0], atol=0.3)
 
 
+def test_context_widths_must_agree():
+  with pytest.raises(ValueError, match=r"\[2, 3\]"):
+    Flow([AffineCoupling(2, hidden=(4,), context_size=3),
+          MaskedAffine(2, hidden_units=4, context_size=2)], event_size=2)
+
+
 def test_flow_checks_its_context():
   flow = Flow([AffineCoupling(2, hidden=(4,), context_size=3)], event_size=2)
   with pytest.raises(ValueError, match=r"\[\.\.\., 3\].*\(5, 2\)"):

@@ -72,9 +72,12 @@ def _step_bijector(step, context, training):
 class Flow(keras.layers.Layer):
   """A normalizing flow `p(x | c)`: standard-normal base pushed through a chain of steps.
 
-  Steps with a `context_size` receive the context; the others ignore it, so
-  a conditional flow mixes conditional couplings or MAFs with permutations
-  and normalisations. `steps[0]` is applied first to the data.
+  Steps with a `context_size` receive the context; steps with
+  `context_size=None` get none, so a conditional flow mixes conditional
+  couplings or MAFs with permutations and normalisations. Steps without a
+  `context_size` attribute (`SplineAutoregressive`) get the context as
+  given; pass `context_size` for a flow conditioned through such steps
+  only. `steps[0]` is applied first to the data.
 
   Shapes: `x` `[..., D]`, context `[..., C]`; `call` returns
   `log p(x | c)` in nats, shape `[...]`.
@@ -82,22 +85,28 @@ class Flow(keras.layers.Layer):
   Args:
     steps: list of flow-step layers (e.g. `AffineCoupling`, `Permutation`).
     event_size: D.
+    context_size: C; by default the `context_size` of the conditional steps.
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `steps` is empty or `event_size < 1`; in `call`, for
-      inputs or contexts of the wrong width.
+    ValueError: if `steps` is empty, `event_size < 1`, or steps expect
+      different context widths; in `call`, for inputs or contexts of the
+      wrong width.
   """
 
-  def __init__(self, steps, event_size, **kwargs):
+  def __init__(self, steps, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
     if not steps or int(event_size) < 1:
       raise ValueError(f"a Flow needs steps and event_size >= 1, got {len(steps)} "
                        f"steps and event_size={event_size}.")
     self.steps = list(steps)
     self.event_size = int(event_size)
-    self.context_size = next((s.context_size for s in self.steps
-                              if getattr(s, "context_size", None) is not None), None)
+    sizes = {s.context_size for s in self.steps
+             if getattr(s, "context_size", None) is not None}
+    sizes |= set() if context_size is None else {int(context_size)}
+    if len(sizes) > 1:
+      raise ValueError(f"the steps expect different context widths {sorted(sizes)}.")
+    self.context_size = sizes.pop() if sizes else None
     self.built = True  # the steps own all the state
 
   def bijector(self, context=None, training=None):
@@ -124,6 +133,7 @@ class Flow(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "event_size": self.event_size,
+            "context_size": self.context_size,
             "steps": [keras.saving.serialize_keras_object(s) for s in self.steps]}
 
   @classmethod
