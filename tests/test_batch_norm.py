@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_flows.layers import BatchNorm
+from tfp_flows.layers import BatchNorm, Flow, Permutation
 
 
 def _data():
@@ -44,3 +44,12 @@ def test_bad_arguments():
     BatchNorm(2, momentum=1.0)
   with pytest.raises(ValueError, match=r"\[\.\.\., 2\]"):
     BatchNorm(2)(tf.zeros([3, 1]))
+
+
+def test_inside_a_flow_log_prob_updates_the_moving_statistics_once():
+  step, x = BatchNorm(2, momentum=0.5), _data()
+  flow = Flow([Permutation(2, kind="reverse"), step], event_size=2)
+  log_p = tf.function(lambda x: flow(x, training=True))(x)
+  mean, _ = tf.nn.moments(x[:, ::-1], [0])
+  np.testing.assert_allclose(step.moving_mean, 0.5 * mean, rtol=1e-5)
+  assert np.isfinite(log_p.numpy()).all()
