@@ -42,7 +42,7 @@ NICE_HIDDEN = (13,)  # 4 couplings x 40 + scaling 2 = 162 parameters, vs 160 for
 
 
 def build_flow(name):
-  """`planar-K`, `radial-K` or `nice` (4 alternating additive couplings + scaling) as a `layers.Flow`.
+  """`planar-K`, `radial-K` or `nice` (4 alternating additive couplings, scaling) as a `Flow`.
 
   Raises:
     ValueError: for an unknown name.

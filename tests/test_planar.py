@@ -51,7 +51,8 @@ def test_reparameterisation_keeps_w_dot_u_hat_above_minus_one():
 
 
 def test_w_zero_is_a_finite_shift_with_finite_gradients():
-  u, w, b = tf.constant([1.0, -2.0], tf.float64), tf.zeros(2, tf.float64), tf.constant(0.5, tf.float64)
+  u, w = tf.constant([1.0, -2.0], tf.float64), tf.zeros(2, tf.float64)
+  b = tf.constant(0.5, tf.float64)
   z = tf.constant(np.random.default_rng(2).normal(size=(5, 2)))
   with tf.GradientTape() as tape:
     tape.watch([u, w, b])
@@ -77,7 +78,8 @@ def test_batched_parameters_broadcast():
 
 
 def test_inverse_gradient_matches_finite_differences():
-  u, w, b = tf.Variable([0.8, -0.5], dtype=tf.float64), tf.Variable([1.1, 0.7], dtype=tf.float64), 0.2
+  u, w = tf.Variable([0.8, -0.5], dtype=tf.float64), tf.Variable([1.1, 0.7], dtype=tf.float64)
+  b = 0.2
   x = tf.constant([[0.4, -1.3], [2.0, 0.5]], tf.float64)
   with tf.GradientTape() as tape:
     loss = tf.reduce_sum(tf.square(Planar(u, w, b).inverse(x)))

@@ -9,7 +9,7 @@ from tfp_flows.layers.flow import check_context
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class Radial(keras.layers.Layer):
-  """Radial step `f(z) = z + beta_hat (z - z0) / (alpha + ||z - z0||)`, returning `tfp_flows.bijectors.Radial`.
+  """Radial step `f(z) = z + beta_hat (z - z0) / (alpha + ||z - z0||)` (`bijectors.Radial`).
 
   The layer owns `z0 [D]` and the unconstrained `alpha_raw []`, `beta []`,
   with `alpha = softplus(alpha_raw)` (positive, as the bijector requires) and
