@@ -65,6 +65,8 @@ class Dense(keras.layers.Layer):
     if self.mask is not None:
       kernel = kernel * ops.cast(self.mask, kernel.dtype)
     # Flattened matmuls: tf.einsum with an ellipsis is ~50x slower in the gradient.
+    if self.num_models is None and len(x.shape) == 2:
+      return ops.matmul(x, kernel) + self.bias
     lead = ops.shape(x)[:-1]
     if self.num_models is None:
       y = ops.matmul(ops.reshape(x, (-1, ops.shape(x)[-1])), kernel)

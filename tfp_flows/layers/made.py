@@ -45,7 +45,9 @@ class MADE(keras.layers.Layer):
 
   Shapes: `x` is `[..., D]` (or `[..., K, D]` with `num_models=K`); the
   optional context is `[..., C]` (or `[..., K, C]`) and is seen by every
-  hidden unit; the output is `[..., D, params_per_dim]` (or `[..., K, D, P]`).
+  hidden unit and, through its own projection, by every output (so the first
+  dimension's parameters depend on it too, as TFP's conditional
+  `AutoregressiveNetwork` with `conditional_input_layers="all_layers"`); the output is `[..., D, params_per_dim]` (or `[..., K, D, P]`).
 
   Args:
     event_size: D.
@@ -101,9 +103,10 @@ class MADE(keras.layers.Layer):
       layer.build(hidden_shape)
     self.last.build(hidden_shape)
     if context_shape is not None:
-      self.context_proj = [
-          Dense(self.hidden_units, num_models=self.num_models, dtype=self.dtype_policy)
-          for _ in range(1 + self.num_blocks)]
+      widths = [self.hidden_units] * (1 + self.num_blocks) + [
+          self.event_size * self.params_per_dim]
+      self.context_proj = [Dense(w, num_models=self.num_models, dtype=self.dtype_policy)
+                           for w in widths]
       for layer in self.context_proj:
         layer.build(context_shape)
 
@@ -114,7 +117,7 @@ class MADE(keras.layers.Layer):
     if (context is None) != (self.context_proj is None):
       raise ValueError("MADE was built " + ("with" if self.context_proj else "without")
                        + " a context; call it the same way.")
-    ctx = [0.0] * (1 + self.num_blocks) if context is None else [
+    ctx = [0.0] * (2 + self.num_blocks) if context is None else [
         p(context) for p in self.context_proj]
     h = self.first(x) + ctx[0]
     if self.residual:
@@ -127,7 +130,7 @@ class MADE(keras.layers.Layer):
       for b in range(self.num_blocks):
         h = self.dropout(self.activation(self.hidden[b](h) + ctx[b + 1]),
                          training=training)
-    out = self.last(h)
+    out = self.last(h) + ctx[-1]
     return ops.reshape(out, tuple(ops.shape(out)[:-1]) +
                        (self.event_size, self.params_per_dim))
 

@@ -85,8 +85,8 @@ class SplineAutoregressive(keras.layers.Layer):
                         residual=residual, activation=activation, dropout=dropout,
                         num_models=num_models)
 
-  def build(self, input_shape, context_shape=None):
-    self.made.build(input_shape, context_shape)
+  def build(self, x_shape, context_shape=None):
+    self.made.build(x_shape, context_shape)
 
   def bijector(self, context=None):
     """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.
