@@ -49,9 +49,9 @@ def parse_seeds(text):
   """'1-100', '3' or '1,4,9-12' -> sorted list of ints; ValueError naming the bad part."""
   seeds = set()
   for part in str(text).split(","):
-    lo, _, hi = part.strip().partition("-")
+    lo, dash, hi = part.strip().partition("-")
     try:
-      lo, hi = int(lo), int(hi or lo)
+      lo, hi = int(lo), int(hi if dash else lo)
     except ValueError:
       raise ValueError(f"--seeds: cannot read {part!r} in {text!r}; expected e.g. '1-100', "
                        "'7' or '1,4,9-12'.") from None
@@ -136,11 +136,15 @@ class Trainer:
                    keras.callbacks.TerminateOnNaN(),
                    keras.callbacks.ModelCheckpoint(self.checkpoint, monitor="loss",
                                                    save_best_only=True,
-                                                   save_weights_only=True)])
+                                                   save_weights_only=True,
+                                                   # never keep a NaN first epoch
+                                                   initial_value_threshold=np.inf)])
     wall = time.time() - start
     diverged = not np.all(np.isfinite(history.history["loss"]))
-    if diverged and os.path.exists(self.checkpoint):
+    restored = diverged and os.path.exists(self.checkpoint)
+    if restored:
       self.model.load_weights(self.checkpoint)
+      restored = all(np.isfinite(w.numpy()).all() for w in self.model.trainable_weights)
     outputs = [[], [], []]
     for i in range(0, len(x), 4096):
       for acc, val in zip(outputs, self._eval(x[i:i + 4096], u[i:i + 4096])):
@@ -159,8 +163,8 @@ class Trainer:
         res["mcc_posterior_sample"] = float(mean_corr_coef(z_sample[:, j], d["s"]))
       if diverged:
         res["message"] = ("loss became NaN; evaluated at the last good checkpoint "
-                          f"{self.checkpoint}" if os.path.exists(self.checkpoint) else
-                          "loss became NaN before any epoch finished")
+                          f"{self.checkpoint}" if restored else
+                          "loss became NaN and no epoch ended with finite weights")
       keep = slice(None, None, max(1, len(z) // 2000))  # latents kept for the figures
       results.append((res, z[keep, j], d["s"][keep], d["u"][keep].argmax(-1)))
     return results

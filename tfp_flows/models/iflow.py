@@ -50,16 +50,16 @@ class IFlow(AuxiliaryVariableModel):
                         hidden_units=hidden_units, num_blocks=num_blocks, dropout=dropout,
                         num_bins=num_bins, bound=bound, positive_eta=positive_eta,
                         num_models=num_models, seed=seed)
-    linear = lambda i: [Permutation(dim, seed=seed * 1000 + i, num_models=num_models),
-                        LULinear(dim, num_models=num_models)]
+    common = dict(num_models=num_models, dtype=self.dtype_policy)
+    linear = lambda i: [Permutation(dim, seed=seed * 1000 + i, **common),
+                        LULinear(dim, **common)]
     self.steps = []
     for i in range(num_steps):
       self.steps += linear(i) + [SplineAutoregressive(
           dim, num_bins=num_bins, bound=bound, hidden_units=hidden_units,
-          num_blocks=num_blocks, dropout=dropout, num_models=num_models)]
+          num_blocks=num_blocks, dropout=dropout, **common)]
     self.steps += linear(num_steps)
-    self.prior = ExponentialFamilyPrior(dim, positive_eta=positive_eta,
-                                        num_models=num_models)
+    self.prior = ExponentialFamilyPrior(dim, positive_eta=positive_eta, **common)
     stack = () if num_models is None else (int(num_models),)
     for step in self.steps:
       step.build((None,) + stack + (dim,))

@@ -45,7 +45,7 @@ class IVAE(AuxiliaryVariableModel):
                         num_models=num_models, seed=seed)
     self.decoder_log_var = float(np.log(decoder_var))
     mlp = lambda units: MLP((hidden_units,) * (num_layers - 1), units, "leaky_relu",
-                            slope=slope, num_models=num_models)
+                            slope=slope, num_models=num_models, dtype=self.dtype_policy)
     self.enc_mean, self.enc_log_var = mlp(latent_dim), mlp(latent_dim)
     self.decoder, self.prior_log_var = mlp(data_dim), mlp(latent_dim)
     self.prior_mean = mlp(latent_dim) if learn_prior_mean else None
