@@ -25,12 +25,6 @@ def _training_batch(step, event_size, seed=1):
   return step
 
 
-def _built(step, event_size, context_size=None):
-  """Builds a lazily built step (`SplineAutoregressive`) for inputs [.., D] and context [.., C]."""
-  step.build((None, event_size), None if context_size is None else (None, context_size))
-  return step
-
-
 def _made_params(x):
   """A fixed autoregressive map for the bare `MaskedAutoregressive`: params_d from x_{<d}."""
   cum = tf.math.cumsum(x, axis=-1, exclusive=True)
@@ -61,8 +55,8 @@ CASES = [
          lambda: L.MaskedAffine(3, inverse=True, hidden_units=8, context_size=C, **F64),
          3, C),
     Case("spline_autoregressive_context", L.SplineAutoregressive,
-         lambda: _built(L.SplineAutoregressive(2, num_bins=4, hidden_units=8,
-                                               num_blocks=1, **F64), 2, C), 2, C),
+         lambda: L.SplineAutoregressive(2, num_bins=4, hidden_units=8, num_blocks=1,
+                                        context_size=C, **F64), 2, C),
     Case("permutation_random", L.Permutation,
          lambda: L.Permutation(3, kind="random", seed=1, **F64), 3),
     Case("permutation_reverse", L.Permutation,

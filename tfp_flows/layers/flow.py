@@ -75,9 +75,8 @@ class Flow(keras.layers.Layer):
   Steps with a `context_size` receive the context; steps with
   `context_size=None` get none, so a conditional flow mixes conditional
   couplings or MAFs with permutations and normalisations. Steps without a
-  `context_size` attribute (`SplineAutoregressive`) get the context as
-  given; pass `context_size` for a flow conditioned through such steps
-  only. `steps[0]` is applied first to the data.
+  `context_size` attribute get the context as given. `steps[0]` is applied
+  first to the data.
 
   Shapes: `x` `[..., D]`, context `[..., C]`; `call` returns
   `log p(x | c)` in nats, shape `[...]`.

@@ -61,32 +61,35 @@ class SplineAutoregressive(keras.layers.Layer):
   passes. Identity outside [-B, B].
 
   Shapes: inputs `[..., D]` (`[..., K, D]` with `num_models=K`); optional
-  context `[..., C]`.
+  context `[..., C]` (needs `context_size=C`).
 
   Args:
     event_size: D.
     num_bins: number of spline bins K.
     bound: B.
     hidden_units, num_blocks, residual, activation, dropout: of the MADE.
+    context_size: optional width C of a context every MADE unit sees.
     num_models: optional number of stacked independent models.
     **kwargs: passed to `keras.layers.Layer`.
   """
 
   def __init__(self, event_size, num_bins=8, bound=3.0, hidden_units=256,
                num_blocks=2, residual=True, activation="relu", dropout=0.0,
-               num_models=None, **kwargs):
+               context_size=None, num_models=None, **kwargs):
     super().__init__(**kwargs)
     self.num_bins, self.bound = int(num_bins), float(bound)
     self.made = MADE(event_size, spline_params_size(num_bins), hidden_units=hidden_units,
                      num_blocks=num_blocks, residual=residual, activation=activation,
                      dropout=dropout, num_models=num_models, dtype=self.dtype_policy)
+    self.context_size = context_size
     self._config = dict(event_size=event_size, num_bins=num_bins, bound=bound,
                         hidden_units=hidden_units, num_blocks=num_blocks,
                         residual=residual, activation=activation, dropout=dropout,
-                        num_models=num_models)
-
-  def build(self, x_shape, context_shape=None):
-    self.made.build(x_shape, context_shape)
+                        context_size=context_size, num_models=num_models)
+    stack = (None,) + (() if num_models is None else (int(num_models),))
+    self.made.build(stack + (event_size,),
+                    None if context_size is None else stack + (int(context_size),))
+    self.built = True
 
   def bijector(self, context=None):
     """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.

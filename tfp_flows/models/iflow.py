@@ -3,12 +3,13 @@ import keras
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.exponential_family_prior import ExponentialFamilyPrior
+from tfp_flows.layers.flow import chain
 from tfp_flows.layers.lu_linear import LULinear
 from tfp_flows.layers.permutation import Permutation
 from tfp_flows.layers.spline_autoregressive import SplineAutoregressive
 from tfp_flows.models.base import AuxiliaryVariableModel
 
-tfb, tfd = tfp.bijectors, tfp.distributions
+tfd = tfp.distributions
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -61,14 +62,12 @@ class IFlow(AuxiliaryVariableModel):
     self.steps += linear(num_steps)
     self.prior = ExponentialFamilyPrior(dim, positive_eta=positive_eta, **common)
     stack = () if num_models is None else (int(num_models),)
-    for step in self.steps:
-      step.build((None,) + stack + (dim,))
     self.prior.build((None,) + stack + (n_segments,))
     self.built = True
 
   def bijector(self):
     """The flow f as a `tfb.Chain` (forward: latent -> data; steps[0] acts first on data)."""
-    return tfb.Chain([step.bijector() for step in self.steps])
+    return chain(self.steps)
 
   def distribution(self, u):
     """p(x | u) as a `tfd.TransformedDistribution`; batch `[batch]` (or `[batch, K]`), event `[dim]`."""
