@@ -2,7 +2,8 @@
 
 Side by side in one run:
   (a) tfp_flows: `IFlow` (10 x [permutation, LU, RQ-spline MADE 256 x 2 residual
-      blocks, dropout 0.25]), one iteration = log_prob, gradient, Adam update;
+      blocks, dropout 0.25]), one iteration = log_prob, gradient, Adam update; also
+      without dropout, since (b) has none;
   (b) what a TFP user writes today: a `tfb.Chain` of `tfb.MaskedAutoregressiveFlow`
       steps whose `tf_keras` `tfb.AutoregressiveNetwork` (5 hidden layers of 256)
       emits `tfb.RationalQuadraticSpline` parameters, with the same permutations and
@@ -75,8 +76,8 @@ def time_steps(step, x, u, iters):
   return 1000 * float(np.median(times))
 
 
-def time_tfp_flows(x, u, k, iters):
-  model = IFlow(DIM, SEGMENTS, num_models=None if k == 1 else k)
+def time_tfp_flows(x, u, k, iters, dropout=0.25):
+  model = IFlow(DIM, SEGMENTS, num_models=None if k == 1 else k, dropout=dropout)
   opt = StackedAdam(k, learning_rate=1e-3)
 
   @tf.function
@@ -101,6 +102,7 @@ def main():
   k = args.parallel
 
   ms_a, params_a = time_tfp_flows(x, u, 1, args.iters)
+  ms_a0, _ = time_tfp_flows(x, u, 1, args.iters, dropout=0.0)
   loss_b, vars_b = tfp_baseline(rng)
   opt_b = tf_keras.optimizers.Adam(1e-3)
 
@@ -117,6 +119,7 @@ def main():
   result = {
       "benchmark": "iflow_train_step", "batch": BATCH, "iters": args.iters,
       "a_tfp_flows_ms": round(ms_a, 2), "a_params": int(params_a),
+      "a_without_dropout_ms": round(ms_a0, 2),
       "b_tfp_maf_tf_keras_ms": round(ms_b, 2),
       "b_params": int(sum(np.prod(v.shape) for v in vars_b)),
       f"c_tfp_flows_parallel{k}_ms_per_seed_iteration": round(ms_c / k, 2),

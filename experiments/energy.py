@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from experiments import results as results_file
 from tfp_flows import layers, targets
 
 BOX = 4.0
@@ -215,17 +216,12 @@ def run(args):
   Raises:
     ValueError: for an unknown preset.
   """
-  if args.preset not in PRESETS:
-    raise ValueError(f"unknown preset {args.preset!r}: expected one of {sorted(PRESETS)}.")
-  preset = dict(PRESETS[args.preset])
+  preset = dict(results_file.check_preset(args.preset, PRESETS))
   if args.iterations:
     preset["iterations"] = args.iterations
   os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  path = os.path.join(args.out, "results.json")
-  results = {"study": "energy", "preset": args.preset, "settings": preset, "runs": {}}
-  if os.path.exists(path):
-    with open(path) as f:
-      results["runs"] = json.load(f)["runs"]
+  results = results_file.load(args.out, "energy")
+  results.update(preset=args.preset, settings=preset)
   for model_name in args.models or preset["models"]:
     for target in args.targets or preset["targets"]:
       key = f"{model_name}/{target}"
@@ -235,9 +231,7 @@ def run(args):
       np.save(os.path.join(args.out, "densities", f"{model_name}_{target}.npy"),
               density.astype("float32"))
       results["runs"][key] = entry
-      with open(path + ".tmp", "w") as f:
-        json.dump(results, f, indent=1)
-      os.replace(path + ".tmp", path)
+      results_file.save(args.out, results)
   report(args.out)
 
 
@@ -251,8 +245,7 @@ def report(out):
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  with open(os.path.join(out, "results.json")) as f:
-    results = json.load(f)
+  results = results_file.load(out, "energy")
   runs = results["runs"]
   model_names = list(dict.fromkeys(r["model"] for r in runs.values()))
   target_names = [t for t in targets.ENERGIES if any(r["target"] == t for r in runs.values())]

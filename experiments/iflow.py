@@ -10,7 +10,6 @@ record it in `results.json` at once, so a rerun skips finished seeds. With
 `--parallel K`, K seeds train as one stacked model under one `tf.function`.
 Then the 2-D visual case, the table and the figures (`experiments.iflow_report`).
 """
-import json
 import os
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments import iflow_report
+from experiments import results as results_file
 from tfp_flows.datasets import nonstationary_sources
 from tfp_flows.metrics import mean_corr_coef
 from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam
@@ -68,22 +68,6 @@ def add_arguments(parser):
   parser.add_argument("--parallel", type=int, default=1,
                       help="train K seeds at once as one stacked model")
   parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity")
-
-
-def load_results(out):
-  path = os.path.join(out, "results.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)
-  return {"study": STUDY, "runs": {}}
-
-
-def save_results(out, results):
-  """Atomic write, so an interrupted run never leaves a broken results.json."""
-  path = os.path.join(out, "results.json")
-  with open(path + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
-  os.replace(path + ".tmp", path)
 
 
 def _stack(datasets, key):
@@ -193,15 +177,13 @@ def _run_models(args, preset, data_cfg, seeds, key, results):
                             z=z, s=s, segment=seg)
         if res["status"] != "ok":
           print(f"\n[{name} seed {res['seed']}] {res['message']}; going on.")
-      save_results(out, results)
+      results_file.save(out, results)
       mccs = [r["mcc"] for r in runs[name].values() if r["mcc"] is not None]
       bar.add(len(group), values=[(name, np.mean(mccs) if mccs else np.nan)])
 
 
 def run(args):
-  if args.preset not in PRESETS:
-    raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {args.preset!r}.")
-  preset = PRESETS[args.preset]
+  preset = results_file.check_preset(args.preset, PRESETS)
   seeds = parse_seeds(args.seeds or preset["seeds"])
   args.models = [m.strip() for m in args.models.split(",") if m.strip()]
   unknown = [m for m in args.models if m not in MODELS]
@@ -211,7 +193,7 @@ def run(args):
   if args.parallel < 1:
     raise ValueError(f"--parallel must be >= 1, got {args.parallel}.")
   os.makedirs(os.path.join(args.out, "latents"), exist_ok=True)
-  results = load_results(args.out)
+  results = results_file.load(args.out, STUDY)
   if results.get("preset", args.preset) != args.preset:
     raise ValueError(f"{args.out} holds results of preset {results['preset']!r}; use another "
                      f"--out for preset {args.preset!r}.")
@@ -222,10 +204,10 @@ def run(args):
   _run_models(args, preset, preset["data"], seeds, "study", results)
   visual = {**preset["data"], **VISUAL}
   _run_models(args, preset, visual, seeds[:1], "visual", results)
-  save_results(args.out, results)
+  results_file.save(args.out, results)
   report(args.out)
 
 
 def report(out):
   """Rebuilds `results.md` and the figures from `results.json` and the saved latents."""
-  print(iflow_report.write(out, load_results(out)))
+  print(iflow_report.write(out, results_file.load(out, STUDY)))

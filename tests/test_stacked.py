@@ -73,4 +73,4 @@ def test_stacked_iflow_equals_separate_models():
   both = stacked.per_example_loss(x, u).numpy()
   for j, m in enumerate(singles):
     np.testing.assert_allclose(both[:, j], m.per_example_loss(x[:, j], u[:, j]).numpy(),
-                               rtol=1e-5)
+                               rtol=1e-5, atol=1e-4)  # float32; a wrong model is off by O(1)

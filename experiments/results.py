@@ -1,0 +1,36 @@
+"""The `results.json` every study keeps in its `--out` folder: load, atomic save, preset check."""
+import json
+import os
+
+
+def check_preset(name, presets):
+  """Returns `presets[name]`, or raises a ValueError naming the choices."""
+  if name not in presets:
+    raise ValueError(f"unknown preset {name!r}: expected one of {sorted(presets)}.")
+  return presets[name]
+
+
+def load(out, study):
+  """The study's results in `out` (`{"study": study, "runs": {}}` if none yet).
+
+  Raises:
+    ValueError: if `out/results.json` belongs to another study.
+  """
+  path = os.path.join(out, "results.json")
+  if not os.path.exists(path):
+    return {"study": study, "runs": {}}
+  with open(path) as f:
+    results = json.load(f)
+  if results.get("study") != study:
+    raise ValueError(f"{path} holds results of study {results.get('study')!r}, not {study!r}; "
+                     "use another --out.")
+  return results
+
+
+def save(out, results):
+  """Writes `out/results.json` atomically, so an interrupted run never leaves a broken file."""
+  os.makedirs(out, exist_ok=True)
+  path = os.path.join(out, "results.json")
+  with open(path + ".tmp", "w") as f:
+    json.dump(results, f, indent=1)
+  os.replace(path + ".tmp", path)
