@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from experiments import results as results_file
 from tfp_flows import layers
 from tfp_flows.datasets.toy2d import load_toy2d, toy2d
 from tfp_flows.metrics.likelihood import elbo, log_likelihood
@@ -196,17 +197,12 @@ def run(args):
   Raises:
     ValueError: for an unknown preset.
   """
-  if args.preset not in PRESETS:
-    raise ValueError(f"unknown preset {args.preset!r}: expected one of {sorted(PRESETS)}.")
-  preset = dict(PRESETS[args.preset])
+  preset = dict(results_file.check_preset(args.preset, PRESETS))
   if args.iterations:
     preset["iterations"] = args.iterations
   os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  path = os.path.join(args.out, "results.json")
-  results = {"study": "survae-toy", "preset": args.preset, "settings": preset, "runs": {}}
-  if os.path.exists(path):
-    with open(path) as f:
-      results["runs"] = json.load(f)["runs"]
+  results = results_file.load(args.out, "survae-toy")
+  results.update(preset=args.preset, settings=preset)
   trainers = {}
   for kind, dataset in runs(preset):
     key = f"{kind}/{dataset}"
@@ -220,9 +216,7 @@ def run(args):
     np.save(os.path.join(args.out, "densities", f"{kind}_{dataset}.npy"),
             density.astype("float32"))
     results["runs"][key] = entry
-    with open(path + ".tmp", "w") as f:
-      json.dump(results, f, indent=1)
-    os.replace(path + ".tmp", path)
+    results_file.save(args.out, results)
   report(args.out)
 
 
@@ -245,8 +239,7 @@ def report(out):
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  with open(os.path.join(out, "results.json")) as f:
-    results = json.load(f)
+  results = results_file.load(out, "survae-toy")
   r = results["runs"]
   sets = lambda models: [d for d in dict.fromkeys(v["dataset"] for v in r.values())
                          if any(f"{m}/{d}" in r for m in models)]
