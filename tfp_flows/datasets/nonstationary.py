@@ -9,6 +9,7 @@ generator, ``generate_data`` in ``lib/data.py`` of github.com/MathsShen/iFlow,
 draw for draw, so that seed ``s`` here is seed ``s`` of the published study (its
 ``-x 1000_40_5_5_3_<s>_gauss_xtanh_u_f`` runs).
 """
+
 import math
 import numbers
 
@@ -16,188 +17,189 @@ import numpy as np
 
 ACTIVATIONS = ("xtanh", "lrelu", "sigmoid", "none")
 SETTINGS = {
-    # Study setting (arXiv:1909.12555): L=1000, M=40, n=5, 3 layers.
-    "study": dict(n_per_segment=1000, n_segments=40, dim=5, n_layers=3),
-    # 2-D visualisation setting (arXiv:1909.12555): L=1000, M=5, n=2, 3 layers.
-    "visual": dict(n_per_segment=1000, n_segments=5, dim=2, n_layers=3),
+  # Study setting (arXiv:1909.12555): L=1000, M=40, n=5, 3 layers.
+  "study": dict(n_per_segment=1000, n_segments=40, dim=5, n_layers=3),
+  # 2-D visualisation setting (arXiv:1909.12555): L=1000, M=5, n=2, 3 layers.
+  "visual": dict(n_per_segment=1000, n_segments=5, dim=2, n_layers=3),
 }
 _N_COND_DRAWS = 10_000
 _COND_PERCENTILE = 25
 
 
 def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+  if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    raise ValueError(f"{name} must be a positive int, got {value!r}")
+  return int(value)
 
 
 def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
-    return int(seed)
+  if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+    raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
+  return int(seed)
 
 
 def _normalise_columns(a):
-    """Divides each column of `a` [..., n, n] float32 by its L2 norm.
+  """Divides each column of `a` [..., n, n] float32 by its L2 norm.
 
-    The sums of squares run over contiguous rows of the transpose, which makes
-    them bitwise equal to the reference's ``(A[:, i] ** 2).sum()`` for every n
-    (a plain ``sum(axis=-2)`` differs in the last bit from n = 8 on).
-    """
-    norms = np.sqrt((np.ascontiguousarray(np.swapaxes(a, -1, -2)) ** 2).sum(axis=-1))
-    return a / norms[..., None, :]
+  The sums of squares run over contiguous rows of the transpose, which makes
+  them bitwise equal to the reference's ``(A[:, i] ** 2).sum()`` for every n
+  (a plain ``sum(axis=-2)`` differs in the last bit from n = 8 on).
+  """
+  norms = np.sqrt((np.ascontiguousarray(np.swapaxes(a, -1, -2)) ** 2).sum(axis=-1))
+  return a / norms[..., None, :]
 
 
 def _cond_threshold(rs, dim, n_draws=_N_COND_DRAWS):
-    """25th percentile of cond(A) over `n_draws` column-normalised U(-1, 1) matrices.
+  """25th percentile of cond(A) over `n_draws` column-normalised U(-1, 1) matrices.
 
-    One ``rs.uniform(-1, 1, (n_draws, dim, dim))`` call consumes the stream
-    exactly like the reference's `n_draws` calls of shape (dim, dim), and the
-    batched column norms and condition numbers are bitwise equal to the loop's.
-    """
-    a = _normalise_columns(rs.uniform(-1, 1, (n_draws, dim, dim)).astype(np.float32))
-    return np.percentile(np.linalg.cond(a), _COND_PERCENTILE)
+  One ``rs.uniform(-1, 1, (n_draws, dim, dim))`` call consumes the stream
+  exactly like the reference's `n_draws` calls of shape (dim, dim), and the
+  batched column norms and condition numbers are bitwise equal to the loop's.
+  """
+  a = _normalise_columns(rs.uniform(-1, 1, (n_draws, dim, dim)).astype(np.float32))
+  return np.percentile(np.linalg.cond(a), _COND_PERCENTILE)
 
 
 def _mixing_matrix(rs, dim):
-    """Draws one well-conditioned mixing matrix, as the reference does.
+  """Draws one well-conditioned mixing matrix, as the reference does.
 
-    Args:
-      rs: `numpy.random.RandomState`, advanced in place.
-      dim: Matrix size n.
+  Args:
+    rs: `numpy.random.RandomState`, advanced in place.
+    dim: Matrix size n.
 
-    Returns:
-      `(a, threshold)`: `a` [n, n] float32 with unit-norm columns and
-      ``cond(a) <= threshold``; `threshold` is this matrix's own
-      25th-percentile condition number over 10,000 random draws.
-    """
-    threshold = _cond_threshold(rs, dim)
+  Returns:
+    `(a, threshold)`: `a` [n, n] float32 with unit-norm columns and
+    ``cond(a) <= threshold``; `threshold` is this matrix's own
+    25th-percentile condition number over 10,000 random draws.
+  """
+  threshold = _cond_threshold(rs, dim)
 
-    def draw():
-        return _normalise_columns((rs.uniform(0, 2, (dim, dim)) - 1).astype(np.float32))
+  def draw():
+    return _normalise_columns((rs.uniform(0, 2, (dim, dim)) - 1).astype(np.float32))
 
+  a = draw()
+  while np.linalg.cond(a) > threshold:
     a = draw()
-    while np.linalg.cond(a) > threshold:
-        a = draw()
-    return a, threshold
+  return a, threshold
 
 
 def _activation_fn(activation, slope):
-    if activation == "xtanh":
-        return lambda v: np.tanh(v) + slope * v
-    if activation == "lrelu":
-        # The reference's np.vectorize works on Python floats, i.e. in float64.
-        return lambda v: np.where(v > 0, v, v.astype(np.float64) * slope).astype(np.float32)
-    if activation == "sigmoid":
-        return lambda v: 1 / (1 + np.exp(-v))
-    return lambda v: v
+  if activation == "xtanh":
+    return lambda v: np.tanh(v) + slope * v
+  if activation == "lrelu":
+    # The reference's np.vectorize works on Python floats, i.e. in float64.
+    return lambda v: np.where(v > 0, v, v.astype(np.float64) * slope).astype(np.float32)
+  if activation == "sigmoid":
+    return lambda v: 1 / (1 + np.exp(-v))
+  return lambda v: v
 
 
-def nonstationary_sources(n_per_segment, n_segments, dim, n_layers=3, seed=1,
-                          activation="xtanh", slope=0.1, uncentered=True):
-    """Draws Gaussian piecewise-stationary sources and mixes them with a random MLP.
+def nonstationary_sources(
+  n_per_segment, n_segments, dim, n_layers=3, seed=1, activation="xtanh", slope=0.1, uncentered=True
+):
+  """Draws Gaussian piecewise-stationary sources and mixes them with a random MLP.
 
-    Segment k (rows ``k*L ... (k+1)*L - 1``) has sources
-    ``s ~ N(means[k], diag(stds[k]**2))``; observations are
-    ``x = A_l( h( ... h(A_1 s)))`` with unit-column-norm, well-conditioned random
-    matrices and no nonlinearity after the last layer. With
-    ``rs = numpy.random.RandomState(seed)`` the draws are, in order:
-    ``stds = rs.uniform(0.5, 3, (M, n))``; if `uncentered`,
-    ``means = rs.uniform(-5, 5, (M, n))``; ``rs.randn(N, n)`` as float32; then per
-    layer a condition-number threshold (25th percentile of cond over 10,000
-    column-normalised ``rs.uniform(-1, 1, (n, n))`` float32 draws) followed by
-    ``rs.uniform(0, 2, (n, n)) - 1`` redrawn until its cond is below the threshold.
+  Segment k (rows ``k*L ... (k+1)*L - 1``) has sources
+  ``s ~ N(means[k], diag(stds[k]**2))``; observations are
+  ``x = A_l( h( ... h(A_1 s)))`` with unit-column-norm, well-conditioned random
+  matrices and no nonlinearity after the last layer. With
+  ``rs = numpy.random.RandomState(seed)`` the draws are, in order:
+  ``stds = rs.uniform(0.5, 3, (M, n))``; if `uncentered`,
+  ``means = rs.uniform(-5, 5, (M, n))``; ``rs.randn(N, n)`` as float32; then per
+  layer a condition-number threshold (25th percentile of cond over 10,000
+  column-normalised ``rs.uniform(-1, 1, (n, n))`` float32 draws) followed by
+  ``rs.uniform(0, 2, (n, n)) - 1`` redrawn until its cond is below the threshold.
 
-    Source: Li, Hooi & Lee 2019 (arXiv:1909.12555), synthetic data; reference code
-    MathsShen/iFlow ``lib/data.py`` (``generate_data`` with ``prior='gauss'``,
-    ``d_data = d_sources``, ``noisy=0``). Differences from that code, none of which
-    changes a draw: ``n_layers=1`` is allowed (``x = s @ A1``, as in ilkhem/iVAE
-    ``data/data.py``; iFlow asserts ``n_layers > 1``); a local `RandomState`
-    replaces the global ``np.random.seed`` (same stream). Note that ilkhem/iVAE's
-    ``SyntheticDataset`` reuses one matrix for every layer (``repeat_linearity``);
-    the iFlow study, followed here, draws a fresh matrix per layer. "sigmoid" is
-    offered because the reference offers it; "lrelu" is computed in float64 and
-    cast to float32, like the reference's ``np.vectorize`` version.
+  Source: Li, Hooi & Lee 2019 (arXiv:1909.12555), synthetic data; reference code
+  MathsShen/iFlow ``lib/data.py`` (``generate_data`` with ``prior='gauss'``,
+  ``d_data = d_sources``, ``noisy=0``). Differences from that code, none of which
+  changes a draw: ``n_layers=1`` is allowed (``x = s @ A1``, as in ilkhem/iVAE
+  ``data/data.py``; iFlow asserts ``n_layers > 1``); a local `RandomState`
+  replaces the global ``np.random.seed`` (same stream). Note that ilkhem/iVAE's
+  ``SyntheticDataset`` reuses one matrix for every layer (``repeat_linearity``);
+  the iFlow study, followed here, draws a fresh matrix per layer. "sigmoid" is
+  offered because the reference offers it; "lrelu" is computed in float64 and
+  cast to float32, like the reference's ``np.vectorize`` version.
 
-    Args:
-      n_per_segment: L, points per segment (positive int).
-      n_segments: M, number of segments (positive int).
-      dim: n, dimension of sources and observations (positive int).
-      n_layers: Number of mixing layers (positive int).
-      seed: `RandomState` seed, an int in [0, 2**32 - 1].
-      activation: One of "xtanh" (``tanh(v) + slope * v``), "lrelu" (leaky ReLU
-        with negative slope `slope`), "sigmoid", "none" (linear mixing).
-      slope: Slope of "xtanh" / "lrelu"; a finite float, > 0 for "lrelu".
-      uncentered: Whether segment means are drawn from U(-5, 5) (else zero).
+  Args:
+    n_per_segment: L, points per segment (positive int).
+    n_segments: M, number of segments (positive int).
+    dim: n, dimension of sources and observations (positive int).
+    n_layers: Number of mixing layers (positive int).
+    seed: `RandomState` seed, an int in [0, 2**32 - 1].
+    activation: One of "xtanh" (``tanh(v) + slope * v``), "lrelu" (leaky ReLU
+      with negative slope `slope`), "sigmoid", "none" (linear mixing).
+    slope: Slope of "xtanh" / "lrelu"; a finite float, > 0 for "lrelu".
+    uncentered: Whether segment means are drawn from U(-5, 5) (else zero).
 
-    Returns:
-      Dict of float32 NumPy arrays, N = L * M: ``x`` [N, dim] observations,
-      ``s`` [N, dim] sources, ``u`` [N, n_segments] one-hot segment labels.
+  Returns:
+    Dict of float32 NumPy arrays, N = L * M: ``x`` [N, dim] observations,
+    ``s`` [N, dim] sources, ``u`` [N, n_segments] one-hot segment labels.
 
-    Raises:
-      ValueError: For a size that is not a positive int, a seed outside
-        [0, 2**32 - 1], an unknown activation, a non-finite slope (or one <= 0
-        with "lrelu"), or a non-bool `uncentered`.
-    """
-    n_per_segment = _check_positive_int("n_per_segment", n_per_segment)
-    n_segments = _check_positive_int("n_segments", n_segments)
-    dim = _check_positive_int("dim", dim)
-    n_layers = _check_positive_int("n_layers", n_layers)
-    seed = _check_seed(seed)
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if not isinstance(slope, numbers.Real) or not math.isfinite(slope):
-        raise ValueError(f"slope must be a finite float, got {slope!r}")
-    if activation == "lrelu" and slope <= 0:
-        raise ValueError(f"slope must be > 0 for activation 'lrelu', got {slope!r}")
-    slope = float(slope)  # a Python float keeps `slope * v` in float32
-    if not isinstance(uncentered, (bool, np.bool_)):
-        raise ValueError(f"uncentered must be a bool, got {uncentered!r}")
+  Raises:
+    ValueError: For a size that is not a positive int, a seed outside
+      [0, 2**32 - 1], an unknown activation, a non-finite slope (or one <= 0
+      with "lrelu"), or a non-bool `uncentered`.
+  """
+  n_per_segment = _check_positive_int("n_per_segment", n_per_segment)
+  n_segments = _check_positive_int("n_segments", n_segments)
+  dim = _check_positive_int("dim", dim)
+  n_layers = _check_positive_int("n_layers", n_layers)
+  seed = _check_seed(seed)
+  if activation not in ACTIVATIONS:
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+  if not isinstance(slope, numbers.Real) or not math.isfinite(slope):
+    raise ValueError(f"slope must be a finite float, got {slope!r}")
+  if activation == "lrelu" and slope <= 0:
+    raise ValueError(f"slope must be > 0 for activation 'lrelu', got {slope!r}")
+  slope = float(slope)  # a Python float keeps `slope * v` in float32
+  if not isinstance(uncentered, (bool, np.bool_)):
+    raise ValueError(f"uncentered must be a bool, got {uncentered!r}")
 
-    rs = np.random.RandomState(seed)
-    n_total = n_per_segment * n_segments
-    stds = rs.uniform(0.5, 3, (n_segments, dim))
-    if uncentered:
-        means = rs.uniform(-5, 5, (n_segments, dim))
-    else:
-        means = np.zeros((n_segments, dim))
-    s = rs.randn(n_total, dim).astype(np.float32)
-    segments = s.reshape(n_segments, n_per_segment, dim)  # a view of s
-    segments *= stds[:, None, :]
-    segments += means[:, None, :]
+  rs = np.random.RandomState(seed)
+  n_total = n_per_segment * n_segments
+  stds = rs.uniform(0.5, 3, (n_segments, dim))
+  if uncentered:
+    means = rs.uniform(-5, 5, (n_segments, dim))
+  else:
+    means = np.zeros((n_segments, dim))
+  s = rs.randn(n_total, dim).astype(np.float32)
+  segments = s.reshape(n_segments, n_per_segment, dim)  # a view of s
+  segments *= stds[:, None, :]
+  segments += means[:, None, :]
 
-    h = _activation_fn(activation, slope)
-    x = s
-    for layer in range(n_layers):
-        a, _ = _mixing_matrix(rs, dim)
-        x = x @ a if layer == n_layers - 1 else h(x @ a)
+  h = _activation_fn(activation, slope)
+  x = s
+  for layer in range(n_layers):
+    a, _ = _mixing_matrix(rs, dim)
+    x = x @ a if layer == n_layers - 1 else h(x @ a)
 
-    u = np.repeat(np.eye(n_segments, dtype=np.float32), n_per_segment, axis=0)
-    return {"x": x, "s": s, "u": u}
+  u = np.repeat(np.eye(n_segments, dtype=np.float32), n_per_segment, axis=0)
+  return {"x": x, "s": s, "u": u}
 
 
 def load_nonstationary(config="study", seed=1, data_dir=None):
-    """Prepares (if needed) and loads the tfds `nonstationary_sources` dataset.
+  """Prepares (if needed) and loads the tfds `nonstationary_sources` dataset.
 
-    Imports TensorFlow Datasets lazily; see
-    `tfp_flows.datasets.nonstationary_builder.NonstationarySources`.
+  Imports TensorFlow Datasets lazily; see
+  `tfp_flows.datasets.nonstationary_builder.NonstationarySources`.
 
-    Args:
-      config: "study" (L=1000, M=40, n=5, 3 layers) or "visual" (L=1000, M=5,
-        n=2, 3 layers); see `SETTINGS`.
-      seed: Generator seed (int in [0, 2**32 - 1]); seeds 1..100 are predefined
-        configs ``<config>_seed<seed>``, others are built as custom configs.
-      data_dir: tfds data directory (None: the tfds default).
+  Args:
+    config: "study" (L=1000, M=40, n=5, 3 layers) or "visual" (L=1000, M=5,
+      n=2, 3 layers); see `SETTINGS`.
+    seed: Generator seed (int in [0, 2**32 - 1]); seeds 1..100 are predefined
+      configs ``<config>_seed<seed>``, others are built as custom configs.
+    data_dir: tfds data directory (None: the tfds default).
 
-    Returns:
-      `tf.data.Dataset` of the "train" split, in generation order, with
-      elements ``{"x": [dim], "s": [dim], "u": [n_segments]}`` float32.
+  Returns:
+    `tf.data.Dataset` of the "train" split, in generation order, with
+    elements ``{"x": [dim], "s": [dim], "u": [n_segments]}`` float32.
 
-    Raises:
-      ValueError: For an unknown `config` or a bad `seed`.
-    """
-    from tfp_flows.datasets import nonstationary_builder
+  Raises:
+    ValueError: For an unknown `config` or a bad `seed`.
+  """
+  from tfp_flows.datasets import nonstationary_builder
 
-    builder = nonstationary_builder.make_builder(config, seed, data_dir=data_dir)
-    builder.download_and_prepare()
-    return builder.as_dataset(split="train", shuffle_files=False)
+  builder = nonstationary_builder.make_builder(config, seed, data_dir=data_dir)
+  builder.download_and_prepare()
+  return builder.as_dataset(split="train", shuffle_files=False)

@@ -7,6 +7,7 @@ study's seeds); `make_builder` also accepts any other seed. Generation is
 offline: the examples come from
 `tfp_flows.datasets.nonstationary.nonstationary_sources`.
 """
+
 import dataclasses
 
 import numpy as np
@@ -26,94 +27,98 @@ _CITATION = """@inproceedings{li2020identifying,
 
 @dataclasses.dataclass
 class NonstationaryConfig(tfds.core.BuilderConfig):
-    """Config of `NonstationarySources`: a setting of `SETTINGS` and a seed.
+  """Config of `NonstationarySources`: a setting of `SETTINGS` and a seed.
 
-    Attributes:
-      setting: "study" (L=1000, M=40, n=5, 3 layers) or "visual" (L=1000, M=5,
-        n=2, 3 layers).
-      seed: Generator seed, an int in [0, 2**32 - 1].
-    """
+  Attributes:
+    setting: "study" (L=1000, M=40, n=5, 3 layers) or "visual" (L=1000, M=5,
+      n=2, 3 layers).
+    seed: Generator seed, an int in [0, 2**32 - 1].
+  """
 
-    setting: str = "study"
-    seed: int = 1
+  setting: str = "study"
+  seed: int = 1
 
 
 def _config(setting, seed):
-    if setting not in SETTINGS:
-        raise ValueError(f"config must be one of {tuple(SETTINGS)}, got {setting!r}")
-    return NonstationaryConfig(
-        name=f"{setting}_seed{seed}", setting=setting, seed=seed,
-        description=f"{setting} setting {SETTINGS[setting]}, seed {seed}, xtanh "
-                    "mixing, uncentered Gaussian sources.")
+  if setting not in SETTINGS:
+    raise ValueError(f"config must be one of {tuple(SETTINGS)}, got {setting!r}")
+  return NonstationaryConfig(
+    name=f"{setting}_seed{seed}",
+    setting=setting,
+    seed=seed,
+    description=f"{setting} setting {SETTINGS[setting]}, seed {seed}, xtanh "
+    "mixing, uncentered Gaussian sources.",
+  )
 
 
 class NonstationarySources(tfds.core.GeneratorBasedBuilder):
-    """Piecewise-stationary Gaussian sources mixed by a random xtanh MLP.
+  """Piecewise-stationary Gaussian sources mixed by a random xtanh MLP.
 
-    One "train" split of N = L * M examples in generation order (segment k is
-    examples k*L ... (k+1)*L - 1), each with float32 features ``x`` [n]
-    (observation), ``s`` [n] (true sources) and ``u`` [M] (one-hot segment).
-    Source: Li, Hooi & Lee 2019 (arXiv:1909.12555), synthetic data.
-    """
+  One "train" split of N = L * M examples in generation order (segment k is
+  examples k*L ... (k+1)*L - 1), each with float32 features ``x`` [n]
+  (observation), ``s`` [n] (true sources) and ``u`` [M] (one-hot segment).
+  Source: Li, Hooi & Lee 2019 (arXiv:1909.12555), synthetic data.
+  """
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
-    BUILDER_CONFIGS = [_config(setting, seed)
-                       for setting in SETTINGS for seed in _PREDEFINED_SEEDS]
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  BUILDER_CONFIGS = [_config(setting, seed) for setting in SETTINGS for seed in _PREDEFINED_SEEDS]
 
-    @tfds.core.utils.classproperty
-    @classmethod
-    def code_path(cls):
-        # tfds' default resolves this through `importlib_resources`, a package
-        # tfds uses but does not require on Python >= 3.9 (tensorflow/datasets
-        # issue #11212); this file's path is what that default returns.
-        return epath.Path(__file__)
+  @tfds.core.utils.classproperty
+  @classmethod
+  def code_path(cls):
+    # tfds' default resolves this through `importlib_resources`, a package
+    # tfds uses but does not require on Python >= 3.9 (tensorflow/datasets
+    # issue #11212); this file's path is what that default returns.
+    return epath.Path(__file__)
 
-    def _info(self):
-        params = SETTINGS[self.builder_config.setting]
-        dim, n_segments = params["dim"], params["n_segments"]
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.builder_config.description,
-            features=tfds.features.FeaturesDict({
-                "x": tfds.features.Tensor(shape=(dim,), dtype=np.float32),
-                "s": tfds.features.Tensor(shape=(dim,), dtype=np.float32),
-                "u": tfds.features.Tensor(shape=(n_segments,), dtype=np.float32),
-            }),
-            homepage="https://arxiv.org/abs/1909.12555",
-            citation=_CITATION,
-            disable_shuffling=True,
-        )
+  def _info(self):
+    params = SETTINGS[self.builder_config.setting]
+    dim, n_segments = params["dim"], params["n_segments"]
+    return tfds.core.DatasetInfo(
+      builder=self,
+      description=self.builder_config.description,
+      features=tfds.features.FeaturesDict(
+        {
+          "x": tfds.features.Tensor(shape=(dim,), dtype=np.float32),
+          "s": tfds.features.Tensor(shape=(dim,), dtype=np.float32),
+          "u": tfds.features.Tensor(shape=(n_segments,), dtype=np.float32),
+        }
+      ),
+      homepage="https://arxiv.org/abs/1909.12555",
+      citation=_CITATION,
+      disable_shuffling=True,
+    )
 
-    def _split_generators(self, dl_manager):
-        del dl_manager  # Nothing to download.
-        return {"train": self._generate_examples()}
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Nothing to download.
+    return {"train": self._generate_examples()}
 
-    def _generate_examples(self):
-        config = self.builder_config
-        data = nonstationary_sources(**SETTINGS[config.setting], seed=config.seed)
-        for i in range(data["x"].shape[0]):
-            yield i, {key: data[key][i] for key in ("x", "s", "u")}
+  def _generate_examples(self):
+    config = self.builder_config
+    data = nonstationary_sources(**SETTINGS[config.setting], seed=config.seed)
+    for i in range(data["x"].shape[0]):
+      yield i, {key: data[key][i] for key in ("x", "s", "u")}
 
 
 def make_builder(config="study", seed=1, data_dir=None):
-    """Returns the `NonstationarySources` builder for a setting and seed.
+  """Returns the `NonstationarySources` builder for a setting and seed.
 
-    Args:
-      config: "study" or "visual" (see `SETTINGS`).
-      seed: Generator seed, an int in [0, 2**32 - 1]; seeds outside 1..100 get a
-        custom config of the same name pattern ``<config>_seed<seed>``.
-      data_dir: tfds data directory (None: the tfds default).
+  Args:
+    config: "study" or "visual" (see `SETTINGS`).
+    seed: Generator seed, an int in [0, 2**32 - 1]; seeds outside 1..100 get a
+      custom config of the same name pattern ``<config>_seed<seed>``.
+    data_dir: tfds data directory (None: the tfds default).
 
-    Returns:
-      A `NonstationarySources` instance (not yet prepared).
+  Returns:
+    A `NonstationarySources` instance (not yet prepared).
 
-    Raises:
-      ValueError: For an unknown `config` or a seed that is not an int in
-        [0, 2**32 - 1].
-    """
-    seed = _check_seed(seed)
-    builder_config = _config(config, seed)
-    if seed in _PREDEFINED_SEEDS:
-        builder_config = builder_config.name
-    return NonstationarySources(config=builder_config, data_dir=data_dir)
+  Raises:
+    ValueError: For an unknown `config` or a seed that is not an int in
+      [0, 2**32 - 1].
+  """
+  seed = _check_seed(seed)
+  builder_config = _config(config, seed)
+  if seed in _PREDEFINED_SEEDS:
+    builder_config = builder_config.name
+  return NonstationarySources(config=builder_config, data_dir=data_dir)
