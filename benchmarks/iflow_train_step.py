@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import sys
 import time
 
 import numpy as np
@@ -131,8 +132,9 @@ def main():
   line = json.dumps(result)
   print(line)
   if not args.no_write:
+    command = " ".join(["python benchmarks/iflow_train_step.py"] + sys.argv[1:])
     write_section("iflow_train_step", "## iFlow training step\n\nCommand: "
-                  "`python benchmarks/iflow_train_step.py`\n\n```json\n" + line + "\n```\n")
+                  f"`{command}`\n\n```json\n" + line + "\n```\n")
 
 
 def write_section(name, text, path=os.path.join(os.path.dirname(__file__), "..", "docs",
