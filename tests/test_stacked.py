@@ -18,7 +18,7 @@ def test_one_model_matches_keras_adam():
   init, grads = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(5, 3, 4)).astype("float32")
   np.testing.assert_allclose(_run(StackedAdam(1, learning_rate=0.01), grads, init),
                              _run(keras.optimizers.Adam(learning_rate=0.01), grads, init),
-                             rtol=1e-6)
+                             rtol=1e-6, atol=1e-6)  # float32 order of operations; a step is 0.01
 
 
 def test_per_model_scale_acts_on_its_own_slice_only():

@@ -31,6 +31,8 @@ class StackedAdam(keras.optimizers.Adam):
                                    name="lr_scale")
 
   def update_step(self, gradient, variable, learning_rate):
+    if self.num_models == 1 and not self.amsgrad and keras.backend.backend() == "tensorflow":
+      return self._fused_update(gradient, variable, learning_rate)
     rank = len(variable.shape)
     if self.num_models > 1 and (rank == 0 or variable.shape[0] != self.num_models):
       raise ValueError(f"variable {variable.path} has shape {variable.shape}; with "
@@ -41,6 +43,22 @@ class StackedAdam(keras.optimizers.Adam):
     if self.num_models == 1:
       scale = ops.reshape(scale, ())
     super().update_step(gradient, variable, ops.cast(learning_rate, variable.dtype) * scale)
+
+  def _fused_update(self, gradient, variable, learning_rate):
+    """Adam in one `ResourceApplyAdam` kernel per weight (as `tf_keras`), same arithmetic."""
+    import tensorflow as tf
+
+    index = self._get_variable_index(variable)
+    dtype = variable.dtype
+    step = ops.cast(self.iterations + 1, dtype)
+    lr = ops.cast(learning_rate, dtype) * ops.reshape(ops.cast(self.lr_scale, dtype), ())
+    tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle, m=self._momentums[index].handle,
+        v=self._velocities[index].handle,
+        beta1_power=ops.power(ops.cast(self.beta_1, dtype), step),
+        beta2_power=ops.power(ops.cast(self.beta_2, dtype), step), lr=lr,
+        beta1=ops.cast(self.beta_1, dtype), beta2=ops.cast(self.beta_2, dtype),
+        epsilon=ops.cast(self.epsilon, dtype), grad=gradient, use_locking=False)
 
   def reset(self, learning_rate):
     """Restart from scratch (moments, step count, rate scales) for a new run of the same model."""
