@@ -1,4 +1,4 @@
-"""The `tfp-flows` command: `reproduce STUDY`, `report --out DIR`, `data NAME`."""
+"""The `tfp-flows` command: `reproduce STUDY` and `report --out DIR`."""
 import argparse
 import importlib
 import json
@@ -26,9 +26,6 @@ def main(argv=None):
   rep.add_argument("study", choices=sorted(STUDIES))
   report = sub.add_parser("report", help="rebuild table and figures from --out")
   report.add_argument("--out", required=True)
-  data = sub.add_parser("data", help="obtain a dataset's files")
-  data.add_argument("name", choices=["mnist"])
-  data.add_argument("--dir", default=None)
   args, rest = parser.parse_known_args(argv)
 
   if args.command == "reproduce":
@@ -50,8 +47,6 @@ def main(argv=None):
     if name not in STUDIES:
       parser.error(f"{path} names study {name!r}, expected one of {sorted(STUDIES)}.")
     _study(name).report(args.out)
-  elif args.command == "data":
-    importlib.import_module(f"tfp_flows.datasets.{args.name}").download(args.dir)
   return 0
 
 
