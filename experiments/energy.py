@@ -216,12 +216,8 @@ def run(args):
   Raises:
     ValueError: for an unknown preset.
   """
-  preset = dict(results_file.check_preset(args.preset, PRESETS))
-  if args.iterations:
-    preset["iterations"] = args.iterations
+  preset, results = results_file.start(args, PRESETS, "energy")
   os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  results = results_file.load(args.out, "energy")
-  results.update(preset=args.preset, settings=preset)
   for model_name in args.models or preset["models"]:
     for target in args.targets or preset["targets"]:
       key = f"{model_name}/{target}"

@@ -10,6 +10,29 @@ def check_preset(name, presets):
   return presets[name]
 
 
+def start(args, presets, study):
+  """The common start of a study's `run`: preset (with `--iterations` applied) and its results.
+
+  Args:
+    args: parsed options with `preset`, `out` and `iterations` (None: the preset's).
+    presets: the study's dict of presets.
+    study: the study's name, as in `results.json`.
+
+  Returns:
+    `(preset, results)`: a copy of the preset, and `load(args.out, study)` updated with the
+    preset's name and settings.
+
+  Raises:
+    ValueError: for an unknown preset, or an `--out` holding another study's results.
+  """
+  preset = dict(check_preset(args.preset, presets))
+  if args.iterations:
+    preset["iterations"] = args.iterations
+  results = load(args.out, study)
+  results.update(preset=args.preset, settings=preset)
+  return preset, results
+
+
 def load(out, study):
   """The study's results in `out` (`{"study": study, "runs": {}}` if none yet).
 

@@ -197,12 +197,8 @@ def run(args):
   Raises:
     ValueError: for an unknown preset.
   """
-  preset = dict(results_file.check_preset(args.preset, PRESETS))
-  if args.iterations:
-    preset["iterations"] = args.iterations
+  preset, results = results_file.start(args, PRESETS, "survae-toy")
   os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  results = results_file.load(args.out, "survae-toy")
-  results.update(preset=args.preset, settings=preset)
   trainers = {}
   for kind, dataset in runs(preset):
     key = f"{kind}/{dataset}"
