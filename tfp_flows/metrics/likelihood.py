@@ -1,4 +1,5 @@
 """Likelihood estimators: one-sample ELBO, importance-weighted log-likelihood, bits per dimension."""
+
 import math
 
 import tensorflow as tf
@@ -43,18 +44,24 @@ def log_likelihood(dist, x, num_samples=1000, chunk_size=100):
     ValueError: if `num_samples` or `chunk_size` < 1.
   """
   if num_samples < 1 or chunk_size < 1:
-    raise ValueError(f"num_samples and chunk_size must be >= 1, got {num_samples} "
-                     f"and {chunk_size}.")
+    raise ValueError(
+      f"num_samples and chunk_size must be >= 1, got {num_samples} and {chunk_size}."
+    )
   x = tf.convert_to_tensor(x, dist.dtype)
   if is_exact(dist):
     return dist.log_prob(x)
 
-  @tf.function
   def chunk(count):
     reps = tf.repeat(x[None], count, axis=0)
     flat = tf.reshape(reps, tf.concat([[-1], tf.shape(x)[1:]], 0))
     log_p = tf.reshape(dist.log_prob(flat), [count, -1])
     return tf.reduce_logsumexp(log_p, axis=0)
+
+  # Eagerly, one traced function serves every chunk (each call draws fresh noise). Inside a
+  # caller's tf.function the chunks are built as separate ops: calls of one nested function
+  # would replay the same stateful random draws, making every chunk a copy of the first.
+  if not tf.inside_function():
+    chunk = tf.function(chunk)
 
   total, done = None, 0
   while done < num_samples:

@@ -2,3 +2,5 @@
 from tfp_flows.models.iflow import IFlow
 from tfp_flows.models.ivae import IVAE
 from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
+from tfp_flows.models.vae import BernoulliVAE
+from tfp_flows.models.dlgm import DLGM

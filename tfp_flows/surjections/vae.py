@@ -1,4 +1,5 @@
 """A VAE as a stochastic SurVAE layer: encoder q(z | x), decoder p(x | z) (SurVAE Sec. 2.2)."""
+
 import keras
 import tensorflow as tf
 
@@ -33,10 +34,35 @@ class VAEDistribution(SurjectiveDistribution):
     self._encoder, self._decoder = encoder, decoder
     super().__init__(inner, event_shape, parameters=parameters, name=name)
 
+  def _posterior_sample(self, x, seed):
+    """z ~ q(z | x) and log q(z | x), by `experimental_sample_and_log_prob`.
+
+    For a flow posterior (`tfd.TransformedDistribution`, e.g. IAF) this uses
+    the forward log-determinant of the sampling pass and never inverts.
+    """
+    z, log_q = self._encoder(x).experimental_sample_and_log_prob(seed=seed)
+    return tf.cast(z, x.dtype), tf.cast(log_q, x.dtype)
+
   def _inference(self, x, seed):
-    q = self._encoder(x)
-    z = tf.cast(q.sample(seed=seed), x.dtype)
-    return z, self._decoder(z).log_prob(x) - q.log_prob(z)
+    z, log_q = self._posterior_sample(x, seed)
+    return z, self._decoder(z).log_prob(x) - log_q
+
+  def reconstruction_and_kl(self, x, seed=None):
+    """The two one-sample terms of the ELBO, from one draw z ~ q(z | x).
+
+    `log_prob(x)` (with the same z) equals `reconstruction - kl`.
+
+    Args:
+      x: `[batch, *event_shape]` data.
+      seed: optional seed of the posterior draw.
+
+    Returns:
+      `(log p(x | z), log q(z | x) - log p(z))`, each `[batch]` in nats; the
+      second is the one-sample estimate of KL(q(z | x) || p(z)).
+    """
+    x = tf.convert_to_tensor(x, self.dtype)
+    z, log_q = self._posterior_sample(x, seed)
+    return self._decoder(z).log_prob(x), log_q - self.inner.log_prob(z)
 
   def _generate(self, z, seed):
     return tf.cast(self._decoder(z).sample(seed=seed), z.dtype)
@@ -68,11 +94,17 @@ class VAE(keras.layers.Layer):
 
   def distribution(self, inner, context=None):
     """`VAEDistribution` with prior `inner`."""
-    return VAEDistribution(inner, lambda x: self.encoder.distribution(x, context=context),
-                           lambda z: self.decoder.distribution(z, context=context),
-                           self.x_event_shape)
+    return VAEDistribution(
+      inner,
+      lambda x: self.encoder.distribution(x, context=context),
+      lambda z: self.decoder.distribution(z, context=context),
+      self.x_event_shape,
+    )
 
   def get_config(self):
-    return {**super().get_config(), "event_shape": self.x_event_shape,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder)}
+    return {
+      **super().get_config(),
+      "event_shape": self.x_event_shape,
+      "encoder": keras.saving.serialize_keras_object(self.encoder),
+      "decoder": keras.saving.serialize_keras_object(self.decoder),
+    }
