@@ -93,7 +93,9 @@ CASES = [
 
 # Exported names that are not flow steps or bijectors.
 NON_STEPS = {"layers.Dense", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
-             "layers.chain"}
+             "layers.chain",
+             "layers.WeightNorm", "layers.ResNetBlock", "layers.ResNetEncoder",
+             "layers.ResNetDecoder"}
 
 
 def test_every_step_has_a_case():

@@ -17,3 +17,5 @@ from tfp_flows.layers.planar import Planar
 from tfp_flows.layers.radial import Radial
 from tfp_flows.layers.additive_coupling import AdditiveCoupling
 from tfp_flows.layers.scaling import Scaling
+from tfp_flows.layers.weight_norm import WeightNorm
+from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
