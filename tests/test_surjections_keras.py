@@ -57,6 +57,16 @@ def test_gradients_reach_every_variable_and_dtype(name, dtype):
     assert grad is not None and np.any(grad.numpy() != 0), var.path
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_log_prob_inside_tf_function_equals_eager(name):
+  make, inner_shape, x_shape = CASES[name]
+  layer = make()
+  x, context = data(name, x_shape, "float32"), context_for(name, "float32")
+  log_prob = lambda x: layer.distribution(normal(inner_shape), context=context).log_prob(
+      x, seed=(3, 4))
+  np.testing.assert_allclose(tf.function(log_prob)(x), log_prob(x), rtol=1e-5, atol=1e-5)
+
+
 def test_context_changes_the_learned_parts():
   layer = Abs(2, context_size=1)
   inner = normal([2])

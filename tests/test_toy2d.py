@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tfp_flows.datasets.toy2d import DATASETS, load_toy2d, toy2d
+from tfp_flows.datasets.toy2d import DATASETS, NUM_LABELS, load_toy2d, toy2d
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
@@ -33,3 +33,27 @@ def test_tfds_builder_matches_generator(tmp_path):
   test = load_toy2d("two_moons", "test", data_dir=str(tmp_path))
   assert test.shape == (10000, 2)
   np.testing.assert_array_equal(test, toy2d("two_moons", seed=1))
+  x, label = load_toy2d("two_moons", "test", data_dir=str(tmp_path), labels=True)
+  expected_x, expected_label = toy2d("two_moons", seed=1, labels=True)
+  np.testing.assert_array_equal(x, expected_x)
+  np.testing.assert_array_equal(label, expected_label)
+
+
+def test_labels_name_the_components_and_leave_the_points_unchanged():
+  for name in sorted(DATASETS):
+    x, label = toy2d(name, 2000, seed=3, labels=True)
+    np.testing.assert_array_equal(x, toy2d(name, 2000, seed=3))
+    assert label.dtype == np.int64 and label.shape == (2000,)
+    assert set(np.unique(label)) == set(range(NUM_LABELS[name])), name  # every class occurs
+  x, label = toy2d("corners", labels=True)
+  np.testing.assert_array_equal(label, (x[:, 0] > 0) + 2 * (x[:, 1] > 0))  # the quadrant
+  x, label = toy2d("circles", labels=True)
+  np.testing.assert_array_less(np.abs(np.linalg.norm(x, axis=1) - 1 - label), 0.5)  # radius
+  x, label = toy2d("ngon", labels=True)
+  angle = np.arctan2(x[:, 1], x[:, 0]) % (2 * np.pi)
+  assert np.mean(np.floor(angle / (np.pi / 4)) == label) > 0.95  # the octant of its Gaussian
+  x, label = toy2d("checkerboard", labels=True)
+  cells = 8 * (np.floor(x[:, 1]) + 4) + np.floor(x[:, 0]) + 4
+  assert len(np.unique(cells)) == 32
+  for k in range(32):  # one label per filled unit cell
+    assert len(np.unique(cells[label == k])) == 1

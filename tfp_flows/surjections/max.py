@@ -68,9 +68,9 @@ class MaxDistribution(SurjectiveDistribution):
     z = tf.reduce_max(x, axis=-1)
     is_max = _one_hot(tf.argmax(x, axis=-1), x.shape[-1])
     log_index = tf.reduce_sum(
-        tf.where(is_max, tf.nn.log_softmax(self._logits), 0), axis=-1)
+        tf.where(is_max, tf.nn.log_softmax(self._logits), tf.zeros([], x.dtype)), axis=-1)
     gaps = gap_distribution(self._gap, self._scale).log_prob(z[..., None] - x)
-    log_p = log_index + tf.reduce_sum(tf.where(is_max, 0, gaps), axis=-1)
+    log_p = log_index + tf.reduce_sum(tf.where(is_max, tf.zeros([], x.dtype), gaps), axis=-1)
     axes = list(range(-self._inner.event_shape.rank, 0))
     return z, tf.reduce_sum(log_p, axis=axes)
 
