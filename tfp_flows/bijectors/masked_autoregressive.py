@@ -1,4 +1,5 @@
 """Masked autoregressive bijector whose density direction costs one network pass."""
+
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -23,7 +24,8 @@ class MaskedAutoregressive(tfb.Bijector):
     params_fn: callable `x [..., D] -> params [..., D, P]`, autoregressive
       (output d depends on inputs < d only), e.g. a `tfp_flows.layers.MADE`.
     bijector_fn: callable `params [..., D, P] -> elementwise bijector` acting
-      on `[..., D]` (event_ndims 0), whose `inverse` maps data to latent.
+      on `[..., D]` (event_ndims 0), whose `inverse` maps data to latent; its
+      log-det may be a broadcastable constant (as `tfb.Shift`'s).
     event_size: D.
     validate_args: Python bool, checked by TFP.
     name: name of the bijector.
@@ -31,15 +33,21 @@ class MaskedAutoregressive(tfb.Bijector):
   Shapes: x and z are `[..., D]`; log-dets are `[...]` for event_ndims=1.
   """
 
-  def __init__(self, params_fn, bijector_fn, event_size, validate_args=False,
-               name="masked_autoregressive"):
+  def __init__(
+    self, params_fn, bijector_fn, event_size, validate_args=False, name="masked_autoregressive"
+  ):
     parameters = dict(locals())
     with tf.name_scope(name) as name:
       self._params_fn, self._bijector_fn = params_fn, bijector_fn
       self._event_size = int(event_size)
       self._memo = (None, None)
-      super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
-                       validate_args=validate_args, parameters=parameters, name=name)
+      super().__init__(
+        forward_min_event_ndims=1,
+        is_constant_jacobian=False,
+        validate_args=validate_args,
+        parameters=parameters,
+        name=name,
+      )
 
   @classmethod
   def _parameter_properties(cls, dtype, num_classes=None):
@@ -54,16 +62,22 @@ class MaskedAutoregressive(tfb.Bijector):
   def _forward(self, z):
     def body(i, x):
       return i + 1, self._bijector_fn(self._params_fn(x)).forward(z)
-    _, x = tf.while_loop(lambda i, _: i < self._event_size, body,
-                         (tf.constant(0), tf.zeros_like(z)),
-                         maximum_iterations=self._event_size)
+
+    _, x = tf.while_loop(
+      lambda i, _: i < self._event_size,
+      body,
+      (tf.constant(0), tf.zeros_like(z)),
+      maximum_iterations=self._event_size,
+    )
     return x
 
   def _inverse(self, x):
     return self._elementwise(x).inverse(x)
 
   def _inverse_log_det_jacobian(self, x):
-    return tf.reduce_sum(self._elementwise(x).inverse_log_det_jacobian(x), axis=-1)
+    # A constant-Jacobian elementwise bijector (e.g. `tfb.Shift`) returns a scalar: broadcast it.
+    ildj = self._elementwise(x).inverse_log_det_jacobian(x)
+    return tf.reduce_sum(tf.broadcast_to(ildj, tf.shape(x)), axis=-1)
 
   def _forward_log_det_jacobian(self, z):
     return -self._inverse_log_det_jacobian(self.forward(z))
