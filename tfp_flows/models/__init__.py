@@ -4,3 +4,4 @@ from tfp_flows.models.ivae import IVAE
 from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
 from tfp_flows.models.vae import BernoulliVAE
 from tfp_flows.models.dlgm import DLGM
+from tfp_flows.models.iaf_vae import IAFVAE
