@@ -112,7 +112,8 @@ class ResNetEncoder(keras.layers.Layer):
     latent_size: L.
     channels: channels of the resolution stages.
     hidden_units: width of the dense layer after the convolutions.
-    context_size: width of the context h.
+    context_size: width of the context h, or `None` for no context (h is `None`; a
+      diagonal posterior has no use for it).
     image_shape: `(H, W, C)` of the input images.
     **kwargs: passed to `keras.layers.Layer`.
 
@@ -133,8 +134,11 @@ class ResNetEncoder(keras.layers.Layer):
     super().__init__(**kwargs)
     self.channels = _positive_ints("channels", channels)
     self.image_shape = _positive_ints("image_shape", image_shape)
-    self.latent_size, self.hidden_units, self.context_size = _positive_ints(
-      "latent_size, hidden_units and context_size", (latent_size, hidden_units, context_size)
+    self.latent_size, self.hidden_units = _positive_ints(
+      "latent_size and hidden_units", (latent_size, hidden_units)
+    )
+    self.context_size = (
+      None if context_size is None else _positive_ints("context_size", (context_size,))[0]
     )
     if len(self.image_shape) != 3:
       raise ValueError(f"image_shape must be (H, W, C), got {self.image_shape}.")
@@ -145,14 +149,14 @@ class ResNetEncoder(keras.layers.Layer):
     self.hidden = _dense(self.hidden_units, "elu", dtype)
     self.loc = _dense(self.latent_size, dtype=dtype)
     self.raw_scale = _dense(self.latent_size, dtype=dtype)
-    self.context = _dense(self.context_size, "elu", dtype)
+    self.context = None if self.context_size is None else _dense(self.context_size, "elu", dtype)
     shape = (None,) + self.image_shape
     for block in self.blocks:
       block.build(shape)
       shape = block.compute_output_shape(shape)
     self.flat_size = math.prod(shape[1:])
     self.hidden.build((None, self.flat_size))
-    for head in (self.loc, self.raw_scale, self.context):
+    for head in (self.loc, self.raw_scale, self.context)[: 3 if self.context else 2]:
       head.build((None, self.hidden_units))
     self.built = True
 
@@ -167,7 +171,8 @@ class ResNetEncoder(keras.layers.Layer):
     for block in self.blocks:
       x = block(x)
     h = self.hidden(ops.reshape(x, (-1, self.flat_size)))
-    return self.loc(h), ops.softplus(self.raw_scale(h)) + MIN_SCALE, self.context(h)
+    context = None if self.context is None else self.context(h)
+    return self.loc(h), ops.softplus(self.raw_scale(h)) + MIN_SCALE, context
 
   def get_config(self):
     return {

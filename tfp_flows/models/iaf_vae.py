@@ -68,7 +68,7 @@ class IAFVAE(BernoulliVAE):
       steps.append(MaskedAffine(L, inverse=True, hidden_units=int(width), num_blocks=1,
                                 activation="elu", scale=SIGMAS[sigma],
                                 context_size=int(context_size)))
-    encoder = ResNetEncoder(L, channels, hidden_units, context_size)
+    encoder = ResNetEncoder(L, channels, hidden_units, context_size if steps else None)
     decoder = ResNetDecoder(image_shape, channels[::-1], hidden_units)
     super().__init__(FlowPosterior(encoder, steps), BernoulliDecoder(decoder), L, image_shape,
                      free_bits=free_bits, kl_warmup_steps=kl_warmup_steps, **kwargs)
