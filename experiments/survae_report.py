@@ -44,6 +44,8 @@ def _table(runs, models, datasets, title, field="test_log_likelihood"):
 
 
 def _circle(runs):
+  if not any(f"{m}/circle" in runs for m in CIRCLE_MODELS):
+    return []
   lines = [
     "## Degenerate circle (noise-free, radius 4)",
     "",
@@ -64,6 +66,8 @@ def _circle(runs):
 
 
 def _labelled(runs):
+  if not any(r["model"] in COND_MODELS for r in runs.values()):
+    return []
   lines = [
     "## Labelled study: conditional p(x | y) vs unconditional p(x)",
     "",
@@ -144,28 +148,27 @@ def report(out):
     ),
     "",
   ]
-  lines += _table(r, ABS_MODELS, sets(ABS_MODELS), "Abs study")
-  lines += ["Learned sign probabilities q = P(x_d > 0):", ""]
-  lines += [
-    f"- {k}: q = ({v['q'][0]:.3f}, {v['q'][1]:.3f})"
-    for k, v in r.items()
-    if v["model"] in ("abs_learned", "abs_middle")
-  ]
-  lines += [""] + _table(
-    r,
-    AUG_MODELS,
-    sets(AUG_MODELS),
-    f"Augment study (first {s['iw_points']} test points for both models)",
-    field="subset_log_likelihood",
-  )
-  lines += [
-    "One-sample bound (ELBO) of the augmented model on the same points: "
-    + ", ".join(
+  abs_sets, aug_sets = sets(ABS_MODELS), sets(AUG_MODELS)
+  if abs_sets:
+    lines += _table(r, ABS_MODELS, abs_sets, "Abs study")
+    lines += ["Learned sign probabilities q = P(x_d > 0):", ""]
+    lines += [
+      f"- {k}: q = ({v['q'][0]:.3f}, {v['q'][1]:.3f})"
+      for k, v in r.items()
+      if v["model"] in ("abs_learned", "abs_middle")
+    ] + [""]
+  if aug_sets:
+    title = f"Augment study (first {s['iw_points']} test points for both models)"
+    lines += _table(r, AUG_MODELS, aug_sets, title, field="subset_log_likelihood")
+    elbos = [
       f"{v['dataset']} {v['subset_elbo']:.3f}" for v in r.values() if v["model"] == "augment"
-    )
-    + ".",
-    "",
-  ]
+    ]
+    lines += [
+      "One-sample bound (ELBO) of the augmented model on the same points: "
+      + ", ".join(elbos)
+      + ".",
+      "",
+    ]
   lines += _circle(r) + _labelled(r)
   secs = sum(v["seconds"] for v in r.values())
   lines += [

@@ -96,6 +96,28 @@ def density_grid(log_density, extent, num=160):
   return np.exp(np.asarray(log_density(grid))).reshape(num, num)
 
 
+class KeepFinite(keras.callbacks.Callback):
+  """Stops `fit` at the first non-finite training loss and restores the last finite weights.
+
+  On singular data (the circle) a flow's likelihood grows without bound, and a model can
+  train until float32 overflows. The check runs after every `steps_per_execution` steps, on
+  Keras' running epoch mean of the loss (non-finite from the first bad step on).
+  `stopped_at` is the optimizer step at the stop (None if training finished).
+  """
+
+  def on_train_begin(self, logs=None):
+    self.weights, self.stopped_at = self.model.get_weights(), None
+
+  def on_train_batch_end(self, batch, logs=None):
+    weights = self.model.get_weights()
+    if np.isfinite(logs["loss"]) and all(np.all(np.isfinite(w)) for w in weights):
+      self.weights = weights
+    else:
+      self.stopped_at = int(self.model.optimizer.iterations.numpy())
+      self.model.set_weights(self.weights)
+      self.model.stop_training = True
+
+
 class Trainer:
   """One compiled `ToyModel` per model kind, reset to the same initial weights for each dataset.
 
@@ -131,7 +153,10 @@ class Trainer:
       .repeat()
       .batch(self.preset["batch_size"])
     )
-    return self.model.fit(data, epochs=10, steps_per_epoch=self.per_epoch, verbose=0)
+    self.guard = KeepFinite()
+    return self.model.fit(
+      data, epochs=10, steps_per_epoch=self.per_epoch, verbose=0, callbacks=[self.guard]
+    )
 
 
 def evaluate(dist, test, preset):
@@ -181,6 +206,7 @@ def train_one(trainer, dataset, data_dir=None, seed=0):
     **evaluate(dist, test, preset),
     train_loss_per_epoch=[float(v) for v in history.history["loss"]],
     params=int(sum(np.prod(v.shape) for v in model.trainable_variables)),
+    stopped_at_iteration=trainer.guard.stopped_at,
     seconds=seconds,
   )
   if model.conditional:

@@ -89,3 +89,16 @@ def test_unknown_model_and_too_few_steps_raise():
     ToyModel("flow30")
   with pytest.raises(ValueError, match="num_steps must be >= 1"):
     ToyModel("bottleneck", num_steps=0)
+
+
+def test_a_non_finite_loss_stops_training_at_the_last_finite_weights():
+  trainer = survae_toy.Trainer("flow", TINY)
+  x = np.random.default_rng(0).normal(size=(1000, 2)).astype("float32")
+  x[::10] = np.nan  # every batch holds a NaN point: the first step's loss is NaN
+  trainer.fit(x, x)
+  assert trainer.guard.stopped_at == 1
+  for w, w0 in zip(trainer.model.get_weights(), trainer.initial):
+    np.testing.assert_array_equal(w, w0)
+  trainer.fit(x[1::10], x[1::10])  # finite data: trains to the end
+  assert trainer.guard.stopped_at is None
+  assert any(np.any(w != w0) for w, w0 in zip(trainer.model.get_weights(), trainer.initial))
