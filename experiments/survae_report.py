@@ -170,6 +170,17 @@ def report(out):
       "",
     ]
   lines += _circle(r) + _labelled(r)
+  stopped = [
+    f"{k} at iteration {v['stopped_at_iteration']}"
+    for k, v in r.items()
+    if v.get("stopped_at_iteration")
+  ]
+  if stopped:
+    lines += [
+      "Stopped at a non-finite training loss and evaluated with the last finite weights "
+      "(checked every min(50, iterations / 10) iterations): " + ", ".join(stopped) + ".",
+      "",
+    ]
   secs = sum(v["seconds"] for v in r.values())
   lines += [
     (
