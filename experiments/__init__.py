@@ -10,4 +10,6 @@ STUDIES = {
     "survae-toy": "experiments.survae_toy",
     "iflow": "experiments.iflow",
     "energy": "experiments.energy",
+    "iaf-mnist": "experiments.iaf_mnist",
+    "planar-mnist": "experiments.planar_mnist",
 }
