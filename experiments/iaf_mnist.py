@@ -36,19 +36,20 @@ for _d, _w in ((2, 320), (2, 1920), (4, 1920), (8, 1920)):
   for _suffix, _sigma in (("", "learned"), ("_const", "constant")):
     MODELS[f"iaf_d{_d}_w{_w}{_suffix}"] = dict(posterior="iaf", depth=_d, width=_w, sigma=_sigma)
 # The 2-D latent study: 4 images, each 10 times in a batch of 40; IAF of depth 2, width 64.
-LATENT2D = dict(images=4, batch_size=40, depth=2, width=64, grid=121, extent=4.0)
+LATENT2D = dict(images=4, batch_size=40, depth=2, width=64, grid=121, extent=4.0, elbo_draws=200,
+                iw_samples=1000)
 PRESETS = {
     # <= 10 minutes on 2 CPU cores: 2 models, 3 x 40 updates, small evaluation.
     "quick": dict(models=("diagonal", "iaf_d2_w320"), epochs=3, steps_per_epoch=40,
                   batch_size=100, learning_rate=2e-3, free_bits=0.0, val_points=300,
                   eval_points=1000, iw_points=100, iw_samples=128, iw_chunk=16,
                   latent2d_steps=150),
-    # About 40 minutes on this project's 2-core machine, started while the planar-mnist cpu study
-    # was finishing. Measured with other tests running (first fit, i.e. tracing; updates/s at
-    # batch 100; log p(x), k = 128, 200 images): diagonal 18.5 s, 2.9/s, 46 s; iaf_d2_w320
-    # 25.3 s, 1.5/s, 74 s (`python benchmarks/vae_study_sizing.py iaf 30 diagonal iaf_d2_w320`).
-    # So: 600 updates (1.2 epochs' worth of images) per model with a 480 s cap on each model's
-    # training; the paper's models of width 1920 and depth 4-8 do not fit this budget.
+    # Sized (late in a session, with under an hour left) from measurements taken with other tests
+    # running (first fit, i.e. tracing; updates/s at batch 100; log p(x), k = 128, 200 images):
+    # diagonal 18.5 s, 2.9/s, 46 s; iaf_d2_w320 25.3 s, 1.5/s, 74 s (`python
+    # benchmarks/vae_study_sizing.py iaf 30 diagonal iaf_d2_w320`). It then took 17 minutes here
+    # (docs/iaf_mnist.md), so `--epochs 8` or more fits the hour a 2-core machine allows; the
+    # paper's models of width 1920 and depth 4-8 were not timed for this preset.
     "cpu": dict(models=("diagonal", "iaf_d2_w320", "iaf_d2_w320_const"), epochs=4,
                 steps_per_epoch=150, batch_size=100, learning_rate=2e-3, free_bits=0.0,
                 val_points=1000, eval_points=2000, iw_points=400, iw_samples=128, iw_chunk=16,
@@ -79,9 +80,9 @@ def latent2d(preset, results, out, data=None):
 
   Both models see the first `LATENT2D["images"]` training images, binarized once
   (seed `vae_study.EVAL_SEED`), `preset["latent2d_steps"]` Adamax updates of
-  batches holding each image 25 times (`batch_size` / 4). Stores in `results["latent2d"]`, per
-  model, the mean one-sample ELBO (200 draws per image) and the
-  importance-weighted log p(x) (k = 1,000) of the 4 images, nats; and in
+  batches holding each image `batch_size` / 4 times. Stores in `results["latent2d"]`, per
+  model, the mean one-sample ELBO (`elbo_draws` per image) and the
+  importance-weighted log p(x) (k = `iw_samples`) of the 4 images, nats; and in
   `out/latent2d.npz` the prior and posterior densities on the grid.
   """
   if "latent2d" in results:
@@ -106,8 +107,9 @@ def latent2d(preset, results, out, data=None):
     densities[posterior] = np.exp(q.log_prob(grid[:, None, :]).numpy()).T.reshape(
       len(x), len(t), len(t)
     )
-    elbo = model.elbo(np.repeat(x, 200, axis=0)).reshape(len(x), 200).mean(1)
-    log_p = model.log_likelihood(x, num_samples=1000, chunk_size=100)
+    n, k = cfg["elbo_draws"], cfg["iw_samples"]
+    elbo = model.elbo(np.repeat(x, n, axis=0)).reshape(len(x), n).mean(1)
+    log_p = model.log_likelihood(x, num_samples=k, chunk_size=min(k, 100))
     entry[posterior] = {"elbo": elbo.tolist(), "log_likelihood": log_p.tolist()}
     densities["prior"] = np.exp(model.prior.log_prob(grid).numpy()).reshape(len(t), len(t))
   np.savez(os.path.join(out, "latent2d.npz"), t=t, images=x, **densities)
@@ -159,7 +161,9 @@ def _latent2d_section(results):
       f"## 2-D latent study ({entry['steps']} updates on {entry['images']} training images)",
       "",
       (
-        "ELBO (mean of 200 draws) / importance-weighted log p(x) (k = 1,000) of each "
+        # (results.json files written before 2026-11-21 19:00 lack the two counts: 200, 1000)
+        f"ELBO (mean of {entry.get('elbo_draws', 200)} draws) / importance-weighted log p(x) "
+        f"(k = {entry.get('iw_samples', 1000)}) of each "
         "image, nats; densities in `latent2d.png`."
       ),
       "",

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from experiments import planar_mnist, vae_study
+from experiments import iaf_mnist, planar_mnist, vae_study
 from tfp_flows import cli
-from tfp_flows.models import DLGM
+from tfp_flows.models import DLGM, IAFVAE
 
 TINY = dict(
   epochs=2,
@@ -37,12 +37,19 @@ RUN_KEYS = (
 )
 
 
+SMALL_DLGM = dict(latent_size=4, hidden_units=32)
+SMALL_RESNET = dict(channels=(4, 4, 4), hidden_units=16, context_size=16)
+
+
 @pytest.fixture
 def planar_tiny(monkeypatch):
   monkeypatch.setitem(
     planar_mnist.PRESETS, "tiny", dict(TINY, models=("diagonal", "planar_k10"), kl_warmup_steps=4)
   )
-  monkeypatch.setitem(planar_mnist.MODELS, "planar_k10", dict(posterior="planar", num_steps=2))
+  monkeypatch.setitem(planar_mnist.MODELS, "diagonal", dict(posterior="diagonal", **SMALL_DLGM))
+  monkeypatch.setitem(
+    planar_mnist.MODELS, "planar_k10", dict(posterior="planar", num_steps=2, **SMALL_DLGM)
+  )
 
 
 def _read(path):
@@ -148,7 +155,7 @@ def test_nan_keeps_the_last_good_checkpoint_and_the_study_goes_on(
   def diverging_first(name, preset):
     if name != "diagonal":
       return build(name, preset)
-    model = DivergingDLGM(posterior="diagonal")
+    model = DivergingDLGM(posterior="diagonal", **SMALL_DLGM)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
@@ -161,6 +168,34 @@ def test_nan_keeps_the_last_good_checkpoint_and_the_study_goes_on(
   # The NaN weights were replaced by epoch 1's checkpoint: its evaluation is finite.
   assert all(math.isfinite(runs["diagonal"][k]) for k in RUN_KEYS)
   assert runs["planar_k10"]["epochs"] == 3 and runs["planar_k10"]["stopped"] is None
+
+
+def test_iaf_study_end_to_end_with_the_2d_latent_study(
+  tmp_path, mnist_dir, mnist_data_dir, monkeypatch
+):
+  monkeypatch.setitem(
+    iaf_mnist.PRESETS,
+    "tiny",
+    dict(TINY, models=("diagonal", "iaf_d2_w320"), free_bits=0.0, latent2d_steps=5),
+  )
+  monkeypatch.setitem(iaf_mnist.MODELS, "iaf_d2_w320", dict(posterior="iaf", depth=2, width=8))
+  monkeypatch.setattr(
+    iaf_mnist, "LATENT2D", dict(iaf_mnist.LATENT2D, grid=11, elbo_draws=5, iw_samples=4, width=8)
+  )
+  monkeypatch.setattr(iaf_mnist, "IAFVAE", lambda **k: IAFVAE(**k, **SMALL_RESNET))
+  assert _reproduce("iaf-mnist", tmp_path, mnist_dir, mnist_data_dir, "--free-bits", "0.5") == 0
+  results = _check_runs(tmp_path, ("diagonal", "iaf_d2_w320"), epochs=2, iterations=10)
+  assert results["settings"]["free_bits"] == 0.5
+  latent = results["latent2d"]
+  for posterior in ("diagonal", "iaf"):
+    assert np.all(np.isfinite(latent[posterior]["elbo"] + latent[posterior]["log_likelihood"]))
+  with np.load(tmp_path / "latent2d.npz") as d:
+    assert d["prior"].shape == (11, 11) and d["iaf"].shape == d["diagonal"].shape == (4, 11, 11)
+    # A density on the grid: the prior's peak is N(0; 0, I) = 1 / (2 pi).
+    np.testing.assert_allclose(d["prior"].max(), 1 / (2 * np.pi), rtol=1e-5)
+  for png in ("curves.png", "reconstructions.png", "samples.png", "latent2d.png"):
+    assert os.path.getsize(tmp_path / png) > 5000
+  assert "## 2-D latent study" in _read(tmp_path / "results.md")
 
 
 def test_importance_weighted_estimate_with_k_1_is_an_elbo_and_grows_with_k(
