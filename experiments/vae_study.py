@@ -176,7 +176,7 @@ def train(model, name, preset, out, data=None, verbose=0):
       state = json.load(f)
   steps = preset["steps_per_epoch"] or -(-50_000 // preset["batch_size"])
   if state["epochs"] < preset["epochs"] and not state["stopped"]:
-    data = load_mnist(
+    images = load_mnist(
       "train",
       "dynamic",
       batch_size=preset["batch_size"],
@@ -186,7 +186,7 @@ def train(model, name, preset, out, data=None, verbose=0):
       repeat=True,
     )
     model.fit(
-      data,
+      images,
       validation_data=(validation,),
       validation_batch_size=500,
       epochs=preset["epochs"],
