@@ -1,4 +1,5 @@
 """The MLP VAE (DLGM) of Rezende & Mohamed 2015 with a planar or NICE posterior flow."""
+import math
 
 import keras
 from keras import ops
@@ -31,7 +32,7 @@ class MLPEncoder(keras.layers.Layer):
     self._config = dict(latent_size=latent_size, hidden_units=hidden_units, activation=activation)
 
   def call(self, x):
-    h = self.hidden(ops.reshape(x, (ops.shape(x)[0], -1)))
+    h = self.hidden(ops.reshape(x, (-1, math.prod(x.shape[1:]))))
     return self.loc(h), ops.softplus(self.scale(h)) + 1e-4, h
 
   def get_config(self):
