@@ -17,8 +17,8 @@ from typing import ClassVar
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from etils import epath
 
+from tfp_flows.datasets.code_path import LocalCodePath
 from tfp_flows.datasets import mnist_files
 
 SPLITS = {"train": 50_000, "validation": 10_000, "test": 10_000}
@@ -37,7 +37,7 @@ def _static_binarization(images, stream):
   return (rng.uniform(size=images.shape) < images / 255.0).astype(np.uint8)
 
 
-class MnistIdx(tfds.core.GeneratorBasedBuilder):
+class MnistIdx(LocalCodePath, tfds.core.GeneratorBasedBuilder):
   """MNIST from the local IDX files: configs "grayscale" and "binarized", splits of `SPLITS`."""
 
   name = "mnist_idx"
@@ -52,12 +52,6 @@ class MnistIdx(tfds.core.GeneratorBasedBuilder):
       f"{STATIC_BINARIZATION_SEED}), stored as 0/1.",
     ),
   ]
-
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls):
-    # As in nonstationary_builder: avoids tfds' importlib_resources lookup.
-    return epath.Path(__file__)
 
   def _info(self):
     return tfds.core.DatasetInfo(

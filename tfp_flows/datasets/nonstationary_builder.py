@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
 
+from tfp_flows.datasets.code_path import LocalCodePath
 from tfp_flows.datasets.nonstationary import SETTINGS, _check_seed, nonstationary_sources
 
 _PREDEFINED_SEEDS = range(1, 101)
@@ -51,7 +51,7 @@ def _config(setting, seed):
   )
 
 
-class NonstationarySources(tfds.core.GeneratorBasedBuilder):
+class NonstationarySources(LocalCodePath, tfds.core.GeneratorBasedBuilder):
   """Piecewise-stationary Gaussian sources mixed by a random xtanh MLP.
 
   One "train" split of N = L * M examples in generation order (segment k is
@@ -63,14 +63,6 @@ class NonstationarySources(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = [_config(setting, seed) for setting in SETTINGS for seed in _PREDEFINED_SEEDS]
-
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls):
-    # tfds' default resolves this through `importlib_resources`, a package
-    # tfds uses but does not require on Python >= 3.9 (tensorflow/datasets
-    # issue #11212); this file's path is what that default returns.
-    return epath.Path(__file__)
 
   def _info(self):
     params = SETTINGS[self.builder_config.setting]

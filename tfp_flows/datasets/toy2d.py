@@ -14,7 +14,8 @@ import dataclasses
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
+
+from tfp_flows.datasets.code_path import LocalCodePath
 
 NUM_POINTS = 10_000
 
@@ -200,7 +201,7 @@ class Toy2DConfig(tfds.core.BuilderConfig):
   dataset: str = "ngon"
 
 
-class Toy2D(tfds.core.GeneratorBasedBuilder):
+class Toy2D(LocalCodePath, tfds.core.GeneratorBasedBuilder):
   """2-D toy densities: splits "train" (seed 0), "test" (seed 1); 10,000 (``x`` [2], ``label``) each."""
 
   name = "toy2d"
@@ -210,12 +211,6 @@ class Toy2D(tfds.core.GeneratorBasedBuilder):
     Toy2DConfig(name=name, dataset=name, description=DATASETS[name].__doc__ or name)
     for name in DATASETS
   ]
-
-  @tfds.core.utils.classproperty
-  @classmethod
-  def code_path(cls):
-    # As in nonstationary_builder: avoids tfds' importlib_resources lookup.
-    return epath.Path(__file__)
 
   def _info(self):
     return tfds.core.DatasetInfo(
