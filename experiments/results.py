@@ -53,7 +53,11 @@ def load(out, study):
 def save(out, results):
   """Writes `out/results.json` atomically, so an interrupted run never leaves a broken file."""
   os.makedirs(out, exist_ok=True)
-  path = os.path.join(out, "results.json")
+  write_json(os.path.join(out, "results.json"), results)
+
+
+def write_json(path, value):
+  """Writes `value` as JSON to `path` through a temporary file, so a reader never sees half."""
   with open(path + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
+    json.dump(value, f, indent=1)
   os.replace(path + ".tmp", path)

@@ -84,12 +84,6 @@ def fixed_images(out, split, count, data=None, seed=EVAL_SEED):
   return images
 
 
-def _write_json(path, value):
-  with open(path + ".tmp", "w") as f:
-    json.dump(value, f, indent=1)
-  os.replace(path + ".tmp", path)
-
-
 def _finite(model):
   return all(np.isfinite(w).all() for w in model.get_weights())
 
@@ -133,7 +127,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
       if self.budget_s and self.state["seconds"] > self.budget_s:
         self.state["stopped"] = f"time budget of {self.budget_s} s reached"
         self.model.stop_training = True
-    _write_json(os.path.join(self.folder, "state.json"), self.state)
+    results_file.write_json(os.path.join(self.folder, "state.json"), self.state)
 
 
 def _load(model, folder, optimizer):
