@@ -21,7 +21,7 @@ from experiments import iflow_report
 from experiments import results as results_file
 from tfp_flows.datasets import nonstationary_sources
 from tfp_flows.metrics import mean_corr_coef
-from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam
+from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam, stacked
 
 STUDY = "iflow"
 # iterations: optimiser steps per model; data: nonstationary_sources arguments.
@@ -65,8 +65,9 @@ def parse_seeds(text):
 def add_arguments(parser):
   parser.add_argument("--seeds", default=None, help="e.g. 1-100 (default: the preset's)")
   parser.add_argument("--models", default="iflow,ivae,ivae-learned-mean")
-  parser.add_argument("--parallel", type=int, default=1,
-                      help="train K seeds at once as one stacked model")
+  parser.add_argument("--parallel", default="auto",
+                      help="train K seeds at once as one stacked model; 'auto' (default) "
+                           "picks K for the device (models.stacked.auto_num_models)")
   parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity")
 
 
@@ -124,6 +125,9 @@ class Trainer:
                                                    # never keep a NaN first epoch
                                                    initial_value_threshold=np.inf)])
     wall = time.time() - start
+    # A stacked model stops alone when its loss turns non-finite (its weights frozen at
+    # the last finite update); the whole fit stops only if every model did.
+    stopped = self.model.nonfinite_models()
     diverged = not np.all(np.isfinite(history.history["loss"]))
     restored = diverged and os.path.exists(self.checkpoint)
     if restored:
@@ -139,13 +143,17 @@ class Trainer:
     results = []
     for j, (seed, d) in enumerate(zip(seeds, data)):
       ok = np.all(np.isfinite(z[:, j]))
+      failed = diverged or bool(stopped[j])
       res = dict(seed=seed, mcc=float(mean_corr_coef(z[:, j], d["s"])) if ok else None,
                  final_loss=float(loss[:, j].mean()), iterations=self.iterations,
                  wall_seconds=wall / self.k, stacked=self.k,
-                 status="nan" if diverged else "ok")
+                 status="nan" if failed else "ok")
       if isinstance(self.model, IVAE) and ok:
         res["mcc_posterior_sample"] = float(mean_corr_coef(z_sample[:, j], d["s"]))
-      if diverged:
+      if failed and not diverged:
+        res["message"] = ("loss became non-finite; this model of the stack stopped there "
+                          "and was evaluated at its last finite weights")
+      elif diverged:
         res["message"] = ("loss became NaN; evaluated at the last good checkpoint "
                           f"{self.checkpoint}" if restored else
                           "loss became NaN and no epoch ended with finite weights")
@@ -165,7 +173,8 @@ def _run_models(args, preset, data_cfg, seeds, key, results):
     pending = [s for s in seeds if str(s) not in runs.get(name, {})]
     if not pending:
       continue
-    k = min(args.parallel, len(pending))
+    k = stacked.auto_num_models(len(pending)) if args.parallel == "auto" else min(
+        args.parallel, len(pending))
     trainer = Trainer(name, data_cfg, preset["iflow"] if name.startswith("iflow") else {},
                       k, preset["iterations"], os.path.join(out, "checkpoints"), args.verbose)
     for i in range(0, len(pending), k):
@@ -190,8 +199,18 @@ def run(args):
   if unknown or not args.models:
     raise ValueError(f"--models: unknown {unknown or args.models}; expected names from "
                      f"{sorted(MODELS)}.")
-  if args.parallel < 1:
-    raise ValueError(f"--parallel must be >= 1, got {args.parallel}.")
+  if args.parallel != "auto":
+    try:
+      args.parallel = int(args.parallel)
+    except ValueError:
+      raise ValueError(f"--parallel must be 'auto' or a positive integer, got "
+                       f"{args.parallel!r}.") from None
+    if args.parallel < 1:
+      raise ValueError(f"--parallel must be 'auto' or a positive integer, got {args.parallel}.")
+    if args.parallel > len(seeds):
+      print(f"--parallel {args.parallel} is more than the {len(seeds)} seeds: using "
+            f"--parallel {len(seeds)}.")
+      args.parallel = len(seeds)
   os.makedirs(os.path.join(args.out, "latents"), exist_ok=True)
   results = results_file.load(args.out, STUDY)
   if results.get("preset", args.preset) != args.preset:
