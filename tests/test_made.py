@@ -58,3 +58,15 @@ def test_wrong_width_is_a_clear_error():
   made.build((None, 3))
   with pytest.raises(ValueError, match="width 3"):
     made(tf.zeros([2, 4]))
+
+
+def test_dropout_drops_the_rate_scales_the_rest_and_is_off_in_inference():
+  made = MADE(3, 2, hidden_units=4, dropout=0.25, seed=7)
+  h = tf.ones([4000, 64])
+  dropped = made.dropout(h, training=True).numpy()
+  assert abs((dropped == 0).mean() - 0.25) < 0.01
+  np.testing.assert_allclose(dropped[dropped != 0], 1 / 0.75, rtol=1e-6)
+  assert not np.array_equal(dropped, made.dropout(h, training=True).numpy())  # fresh masks
+  np.testing.assert_array_equal(made.dropout(h, training=False).numpy(), h.numpy())
+  jitted = tf.function(lambda h: made.dropout(h, training=True), jit_compile=True)(h).numpy()
+  assert abs((jitted == 0).mean() - 0.25) < 0.01

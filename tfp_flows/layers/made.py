@@ -59,6 +59,8 @@ class MADE(keras.layers.Layer):
     activation: Keras activation for the hidden layers.
     dropout: dropout rate inside blocks (active in training only).
     num_models: optional K for stacked independent models.
+    seed: optional integer seed of the dropout masks (default: drawn from Keras' global
+      seed, `keras.utils.set_random_seed`).
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
@@ -73,7 +75,7 @@ class MADE(keras.layers.Layer):
 
   def __init__(self, event_size, params_per_dim, hidden_units=256, num_blocks=2,
                residual=True, activation="relu", dropout=0.0, num_models=None,
-               **kwargs):
+               seed=None, **kwargs):
     super().__init__(**kwargs)
     if event_size < 1 or params_per_dim < 1:
       raise ValueError(f"event_size and params_per_dim must be >= 1, got "
@@ -93,7 +95,8 @@ class MADE(keras.layers.Layer):
               kernel_scale=1e-3 if residual and i % 2 == 1 else None)
         for i, m in enumerate(hidden)]
     self.last = Dense(event_size * params_per_dim, mask=last, **dense)
-    self.dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+    self.seed = seed
+    self.seed_generator = keras.random.SeedGenerator(seed)
     self.context_proj = None
 
   def build(self, x_shape, context_shape=None):
@@ -123,16 +126,32 @@ class MADE(keras.layers.Layer):
     if self.residual:
       for b in range(self.num_blocks):
         t = self.hidden[2 * b](self.activation(h)) + ctx[b + 1]
-        t = self.dropout(self.activation(t), training=training)
+        t = self.dropout(self.activation(t), training)
         h = h + self.hidden[2 * b + 1](t)
     else:
       h = self.activation(h)
       for b in range(self.num_blocks):
-        h = self.dropout(self.activation(self.hidden[b](h) + ctx[b + 1]),
-                         training=training)
+        h = self.dropout(self.activation(self.hidden[b](h) + ctx[b + 1]), training)
     out = self.last(h) + ctx[-1]
     return ops.reshape(out, tuple(ops.shape(out)[:-1]) +
                        (self.event_size, self.params_per_dim))
+
+  def dropout(self, h, training):
+    """Inverted dropout at `dropout_rate`, in training only.
+
+    The mask is drawn with `tf.random.stateless_uniform(alg="philox")` from the layer's
+    `SeedGenerator`: Keras' `Dropout` (TensorFlow's `stateless_dropout`, ThreeFry) is 25x
+    slower under XLA on a CPU, which made the stacked iFlow step 5x slower
+    (docs/benchmarks.md).
+    """
+    if not training or self.dropout_rate == 0.0:
+      return h
+    import tensorflow as tf
+
+    seed = tf.cast(self.seed_generator.next(), tf.int64)
+    keep = tf.random.stateless_uniform(tf.shape(h), seed, dtype=h.dtype,
+                                       alg="philox") >= self.dropout_rate
+    return tf.where(keep, h / (1.0 - self.dropout_rate), tf.zeros_like(h))
 
   def get_config(self):
     config = super().get_config()
@@ -140,5 +159,5 @@ class MADE(keras.layers.Layer):
                   hidden_units=self.hidden_units, num_blocks=self.num_blocks,
                   residual=self.residual,
                   activation=keras.activations.serialize(self.activation),
-                  dropout=self.dropout_rate, num_models=self.num_models)
+                  dropout=self.dropout_rate, num_models=self.num_models, seed=self.seed)
     return config
