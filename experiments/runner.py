@@ -41,6 +41,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -81,17 +82,21 @@ def load_study(name):
   return study
 
 
-def quiet_tensorflow():
-  """Imports TensorFlow with its start-up log lines about missing CUDA/GPU dropped.
+_QUIET = []  # set once TensorFlow's devices were discovered with the noise filtered
 
-  Sets `TF_CPP_MIN_LOG_LEVEL=1` (no INFO) unless set, and filters the lines TF writes to the
-  stderr file descriptor during import and device discovery (`failed call to cuInit`, the absl
-  pre-init notice, oneDNN/CPU-feature notes) through `NOISE`; any other line is passed on.
-  Python warnings are untouched. No-op once TensorFlow is imported.
+
+def quiet_tensorflow():
+  """Imports TensorFlow and discovers its devices with the CUDA/GPU start-up log lines dropped.
+
+  Sets `TF_CPP_MIN_LOG_LEVEL=1` (no INFO) unless set, and filters what TF writes to the
+  stderr file descriptor during import and device discovery (`failed call to cuInit`, the
+  absl pre-init notice, oneDNN/CPU-feature notes) through `NOISE`; any other line is passed
+  on. Python warnings are untouched. Runs once per process (the CLI and each Dask worker).
   """
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-  if "tensorflow" in sys.modules:
+  if _QUIET:
     return
+  _QUIET.append(True)
   sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile(mode="w+") as tmp:
@@ -118,7 +123,11 @@ class TaskContext:
   def __init__(self, out, key, members=None, verbose=0, inputs=None):
     self.out, self.key, self.members = out, key, list(members or [key])
     self.verbose, self.inputs, self.nonfinite = verbose, dict(inputs or {}), None
-    self.folder = self.folder_of(key)
+
+  @property
+  def folder(self):
+    """`--out/tasks/<key>` of this task (or unit), created on first use."""
+    return self.folder_of(self.key)
 
   def folder_of(self, key):
     """`--out/tasks/<key>`, created."""
@@ -195,6 +204,8 @@ def record(out, study, preset, config, records):
   os.makedirs(out, exist_ok=True)
   with filelock.FileLock(results_path(out) + ".lock"):
     results = read_results(out, study) or dict(study=study.name, preset=preset, tasks={})
+    if results.pop("migrated_from", None):  # keep the file of the older layout beside
+      shutil.copyfile(results_path(out), results_path(out)[:-len(".json")] + ".before-runner.json")
     if results["preset"] != preset:
       raise ValueError(f"{results_path(out)} holds preset {results['preset']!r}, not {preset!r}.")
     results["config"] = config
@@ -318,15 +329,27 @@ def prepare(study, argv):
 
 
 def reproduce(name, argv):
-  """`tfp-flows reproduce NAME ...`: validate, run every pending task, record, report.
+  """`tfp-flows reproduce NAME ...`: `run(load_study(NAME), argv)`."""
+  return run(load_study(name), argv)
+
+
+def run(study, argv):
+  """Validates `argv`, runs every pending task of `study`, records them, returns its report.
+
+  Args:
+    study: a `Study` whose `module` attribute names the module defining it (workers import it).
+    argv: the command-line options after `reproduce STUDY`.
 
   Returns:
     The study's report (markdown).
+
+  Raises:
+    ValueError: for a bad option or file, before any task starts.
+    RuntimeError: naming the tasks that raised (after every other task ran and was recorded).
   """
-  study = load_study(name)
   args, config, results, units = prepare(study, argv)
   out = os.path.abspath(args.out)
-  if results is not None and "config" not in results:  # migrated: write the new layout
+  if results is not None and results.get("migrated_from"):  # write the new layout
     record(out, study, args.preset, config, {})
   finished = dict(results["tasks"]) if results else {}
   print(f"{study.name}, preset {args.preset}: {len(units)} tasks to run, {len(finished)} "
