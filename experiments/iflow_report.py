@@ -14,10 +14,11 @@ from tfp_flows.metrics import match_sources  # noqa: E402
 def runs_of(results):
   """The runner's tasks `{"<part>/<model>/<seed>": result}` as `{part: {model: {seed: result}}}`.
 
-  Models in the order of the config's `models` (then any others), seeds in increasing order.
+  Models in the order of the config's `models` (then any others), seeds in increasing order;
+  keys of another form are left out.
   """
   order = {m: i for i, m in enumerate((results.get("config") or {}).get("models", []))}
-  keys = sorted((k.split("/") for k in results["tasks"]),
+  keys = sorted((k.split("/") for k in results["tasks"] if k.count("/") == 2),
                 key=lambda k: (k[0], order.get(k[1], len(order)), k[1], int(k[2])))
   runs = {}
   for part, model, seed in keys:

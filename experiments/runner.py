@@ -20,7 +20,9 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 * `report(out, results) -> str`: writes `results.md` and figures from the results dict,
   returns the markdown; raises ValueError naming what is missing;
 * `migrate(results) -> dict | None` (optional): converts an older `results.json` layout of
-  the study into this one (None: nothing to convert).
+  the study into this one (None: nothing to convert);
+* `tensorflow` (default True): its tasks use TensorFlow, which each worker then imports first
+  through `quiet_tensorflow`.
 
 `ctx` (`TaskContext`) gives `ctx.folder` (`--out/tasks/<key>`, created), `ctx.verbose`,
 `ctx.callbacks()` (TensorBoard under `--out/tensorboard/<key>` and `FiniteGuard`, the one
@@ -61,8 +63,8 @@ class Study:
   """A study as the runner sees it (see the module docstring for each argument)."""
 
   def __init__(self, name, presets, configure, tasks, run_task, report, add_arguments=None,
-               depends=None, group=None, migrate=None):
-    self.name, self.presets = name, presets
+               depends=None, group=None, migrate=None, tensorflow=True):
+    self.name, self.presets, self.tensorflow = name, presets, tensorflow
     self.configure, self.tasks, self.run_task, self.report = configure, tasks, run_task, report
     self.add_arguments = add_arguments or (lambda parser: None)
     self.depends = depends or (lambda key, config: [])
@@ -217,14 +219,17 @@ def record(out, study, preset, config, records):
 # ----------------------------------------------------------------------------- running
 
 
-def execute(module, unit, members, config, out, verbose, inputs):
+def execute(module, unit, members, config, out, verbose, inputs, tensorflow=True):
   """Runs one unit of `module`'s study (in this process or on a Dask worker).
+
+  `tensorflow`: import TensorFlow first, through `quiet_tensorflow`.
 
   Returns:
     dict member key -> result with the runner's fields `nonfinite` (None or the guard's
     message, unless the study set it per member) and `task_seconds`.
   """
-  quiet_tensorflow()
+  if tensorflow:
+    quiet_tensorflow()
   study = importlib.import_module(module).STUDY
   ctx = TaskContext(out, unit, members, verbose, inputs)
   start = time.time()
@@ -397,7 +402,7 @@ def _run(study, args, out, config, units, finished):
       for unit, members in batch:
         try:
           finish(unit, execute(study.module, unit, members, config, out, args.verbose,
-                               inputs(members)))
+                               inputs(members), study.tensorflow))
         except Exception as e:  # noqa: BLE001 -- recorded; the other tasks go on
           finish(unit, None, e)
   else:
@@ -424,7 +429,8 @@ def _run_dask(study, args, out, config, ready, inputs, finish):
     def submit():
       for unit, members in ready():
         future = client.submit(execute, study.module, unit, members, config, out, args.verbose,
-                               inputs(members), key=f"{study.name}:{unit}", pure=False)
+                               inputs(members), study.tensorflow, key=f"{study.name}:{unit}",
+                               pure=False)
         names[future.key] = unit
         futures.add(future)
 
