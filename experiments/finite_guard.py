@@ -15,7 +15,8 @@ class FiniteGuard(keras.callbacks.Callback):
   are those at the start of training and, with `snapshot="epoch"`, at the end of every
   epoch whose loss and weights are finite (`"batch"`: after every such batch callback,
   which costs a copy of the weights each time). The reason is written to `ctx.nonfinite`,
-  which the runner records with the task's result.
+  which the runner records with the task's result; `stopped_at` is the optimizer step at
+  the stop (None if training finished).
 
   Args:
     ctx: the task's `runner.TaskContext` (or any object with a `nonfinite` attribute).
@@ -32,19 +33,19 @@ class FiniteGuard(keras.callbacks.Callback):
     self.ctx, self.snapshot = ctx, snapshot
 
   def on_train_begin(self, logs=None):
-    self.kept, self.kept_at, self.stopped = self.model.get_weights(), "the start", False
+    self.kept, self.kept_at, self.stopped_at = self.model.get_weights(), "the start", None
     self.ctx.nonfinite = None
 
   def _check(self, logs, where):
-    if self.stopped:
+    if self.stopped_at is not None:
       return
     loss = float(np.asarray((logs or {}).get("loss", np.nan)))
     weights = self.model.get_weights()
     if np.isfinite(loss) and _finite(weights):
       self.kept, self.kept_at = weights, where
       return
-    step = int(self.model.optimizer.iterations.numpy())
-    self.stopped, self.model.stop_training = True, True
+    step = self.stopped_at = int(self.model.optimizer.iterations.numpy())
+    self.model.stop_training = True
     self.model.set_weights(self.kept)
     self.ctx.nonfinite = (f"non-finite loss ({loss}) by iteration {step}; training stopped "
                           f"and the weights of {self.kept_at} restored")
