@@ -27,7 +27,6 @@ from tfp_flows.datasets import nonstationary_sources
 from tfp_flows.metrics import mean_corr_coef
 from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam
 
-STUDY = "iflow"
 # iterations: optimiser steps per model; data: nonstationary_sources arguments.
 PRESETS = {
     "paper": dict(iterations=12_500, seeds="1-100",

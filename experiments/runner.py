@@ -32,8 +32,8 @@ in `depends`), `ctx.members` and `ctx.folder_of(key)`.
 
 The runner validates everything before any task folder exists, skips finished tasks, runs the
 rest in-process (`--workers 1`), on a `dask.distributed.LocalCluster` of N single-threaded
-worker processes (`--workers N`) or on an existing Dask cluster (`--scheduler ADDRESS`), shows
-one progress bar over tasks, and alone writes `--out/results.json`:
+worker processes (`--workers N`; TensorFlow in each gets cpu_count // N threads) or on an
+existing Dask cluster (`--scheduler ADDRESS`), shows one progress bar over tasks, and alone writes `--out/results.json`:
 `{"study", "preset", "config", "tasks": {key: result + {"nonfinite", "task_seconds"}}}`,
 merged under a `filelock.FileLock` (re-read, update, atomic replace) after every task, so
 two clients on one `--out` keep each other's results. See docs/distributed.md.
@@ -419,8 +419,12 @@ def _run_dask(study, args, out, config, ready, inputs, finish):
   if args.scheduler:
     client = distributed.Client(args.scheduler)
   else:
-    cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+    threads = str(max(1, (os.cpu_count() or 1) // args.workers))  # TF threads per worker
+    cluster = distributed.LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        env={"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
+             "OMP_NUM_THREADS": threads, **{k: v for k, v in os.environ.items()
+                                            if k == "TF_CPP_MIN_LOG_LEVEL"}})
     client = distributed.Client(cluster)
   try:
     futures = distributed.as_completed()
