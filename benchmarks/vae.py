@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
-from iflow_train_step import write_section  # noqa: E402
+from write_section import write_section  # noqa: E402
 from tfp_flows.layers import MaskedAffine  # noqa: E402
 from tfp_flows.models import DLGM, IAFVAE  # noqa: E402
 

@@ -25,7 +25,7 @@ from experiments import iflow_report
 from experiments import runner
 from tfp_flows.datasets import nonstationary_sources
 from tfp_flows.metrics import mean_corr_coef
-from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam
+from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam, stacked
 
 # iterations: optimiser steps per model; data: nonstationary_sources arguments.
 PRESETS = {
@@ -71,7 +71,8 @@ def add_arguments(parser):
   parser.add_argument("--seeds", default=None, help="e.g. 1-100 (default: the preset's)")
   parser.add_argument("--models", default="iflow,ivae,ivae-learned-mean")
   parser.add_argument("--parallel", default="auto",
-                      help="train K seeds at once as one stacked model (auto or K >= 1)")
+                      help="train K seeds at once as one stacked model; 'auto' (default) "
+                           "picks K for the device (models.stacked.auto_num_models)")
 
 
 def configure(args, preset):
@@ -103,9 +104,9 @@ def tasks(config):
 
 
 def _num_models(config, pending):
-  """K for `pending` seeds: `--parallel` (clamped), or auto (wired to `auto_num_models`)."""
+  """K for `pending` seeds: `--parallel` (clamped), or `stacked.auto_num_models` for auto."""
   if config["parallel"] == "auto":
-    return 1  # until tfp_flows.models.stacked.auto_num_models lands on main
+    return stacked.auto_num_models(pending)
   return min(config["parallel"], pending)
 
 
@@ -183,6 +184,9 @@ class Trainer:
                    callbacks=[PerModelReduceLROnPlateau(factor=0.25, patience=10),
                               *ctx.callbacks()])
     wall = time.time() - start
+    # A stacked model stops alone when its loss turns non-finite (its weights frozen at
+    # the last finite update); the runner's guard stops the fit only if the total did.
+    stopped = self.model.nonfinite_models()
     diverged = ctx.nonfinite is not None
     outputs = [[], [], []]
     for i in range(0, len(x), 4096):
@@ -194,10 +198,14 @@ class Trainer:
     results = []
     for j, (seed, d) in enumerate(zip(seeds, data)):
       ok = np.all(np.isfinite(z[:, j]))
+      failed = diverged or bool(stopped[j])
       res = dict(seed=seed, mcc=float(mean_corr_coef(z[:, j], d["s"])) if ok else None,
                  final_loss=float(loss[:, j].mean()), iterations=self.iterations,
                  wall_seconds=wall / self.k, stacked=self.k,
-                 status="nan" if diverged else "ok", nonfinite=ctx.nonfinite)
+                 status="nan" if failed else "ok",
+                 nonfinite=ctx.nonfinite if diverged else (
+                     "non-finite loss; this model of the stack stopped there and was evaluated "
+                     "at its last finite weights" if failed else None))
       if isinstance(self.model, IVAE) and ok:
         res["mcc_posterior_sample"] = float(mean_corr_coef(z_sample[:, j], d["s"]))
       keep = slice(None, None, max(1, len(z) // 2000))  # latents kept for the figures

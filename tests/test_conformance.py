@@ -35,6 +35,14 @@ def _affine_fn(p):
   return tfb.Chain([tfb.Shift(p[..., 0]), tfb.Scale(log_scale=p[..., 1])])
 
 
+def _spline_params():
+  """Widths, heights (summing to 6) and interior slopes of a 2-D, 4-bin spline, float64."""
+  rng = np.random.default_rng(0)
+  w, h = rng.uniform(0.2, 1.0, (2, 2, 4))
+  return (tf.constant(6 * w / w.sum(-1, keepdims=True)), tf.constant(6 * h / h.sum(-1, keepdims=True)),
+          tf.constant(rng.uniform(0.3, 3.0, (2, 3))))
+
+
 def _stats_fn(x):
   loc = tf.constant([0.5, -1.0], tf.float64)
   return loc, tf.constant([0.3, -0.2], tf.float64)
@@ -97,6 +105,8 @@ CASES = [
     Case("masked_autoregressive", B.MaskedAutoregressive,
          lambda: B.MaskedAutoregressive(_made_params, _affine_fn, event_size=3), 3),
     Case("data_affine", B.DataAffine, lambda: B.DataAffine(_stats_fn, event_size=2), 2),
+    Case("rational_quadratic_spline", B.RationalQuadraticSpline,
+         lambda: B.RationalQuadraticSpline(*_spline_params(), range_min=-3.0), 2),
 ]
 
 # Exported names that are not flow steps or bijectors.

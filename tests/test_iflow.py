@@ -51,6 +51,46 @@ def test_bad_inputs_are_named_before_training(make):
     model.check_inputs(x, u[:, :3])
 
 
+@pytest.mark.parametrize("make", [_tiny_iflow, lambda: IVAE(3, 3, 4)])
+def test_fit_rejects_bad_data_before_training(make):
+  """`fit` itself checks x and u (arrays up front, a tf.data pipeline batch by batch)."""
+  model = make()
+  model.compile(optimizer=StackedAdam(1, learning_rate=1e-3))
+  x, u = np.zeros((8, 3), "float32"), np.eye(4, dtype="float32")[np.arange(8) % 4]
+  nan = x.copy()
+  nan[5, 0] = np.nan
+  cases = [({"x": nan, "u": u}, r"non-finite.*x\[5, 0\] = nan"),
+           ({"x": np.full_like(x, np.inf), "u": u}, "non-finite"),
+           ({"x": x, "u": u * 0.5}, "not one-hot"),
+           ({"x": x[:, :2], "u": u}, r"x has shape \(8, 2\), expected \[N, 3\]"),
+           ({"x": x, "u": u[:, :3]}, r"u has shape \(8, 3\)"),
+           ({"x": x, "u": u[:6]}, "different batch sizes: 8 and 6"),
+           ({"x": x[:0], "u": u[:0]}, "x is empty"),
+           ({"x": x}, "expected data {'x': x, 'u': u}")]
+  for data, message in cases:
+    with pytest.raises(ValueError, match=message):
+      model.fit(data, batch_size=4, epochs=1, verbose=0)
+  with pytest.raises(TypeError, match="x must be a dict"):
+    model.fit(x, batch_size=4, verbose=0)
+  assert model.optimizer.iterations.numpy() == 0  # nothing trained
+  pipeline = tf.data.Dataset.from_tensor_slices({"x": nan, "u": u}).batch(4)
+  with pytest.raises(tf.errors.InvalidArgumentError, match="x has non-finite values"):
+    model.fit(pipeline, epochs=1, verbose=0)
+  pipeline = tf.data.Dataset.from_tensor_slices({"x": x, "u": u * 0.5}).batch(4)
+  with pytest.raises(tf.errors.InvalidArgumentError, match="u is not one-hot"):
+    model.fit(pipeline, epochs=1, verbose=0)
+  with pytest.raises(ValueError, match="x has width 2 in the dataset, expected 3"):
+    model.fit(tf.data.Dataset.from_tensor_slices({"x": x[:, :2], "u": u}).batch(4), verbose=0)
+
+
+def test_stacked_model_given_unstacked_data_says_so():
+  model = _tiny_iflow(num_models=2)
+  model.compile(optimizer=StackedAdam(2, learning_rate=1e-3))
+  x, u = np.zeros((8, 3), "float32"), np.eye(4, dtype="float32")[np.arange(8) % 4]
+  with pytest.raises(ValueError, match=r"expected \[N, 2, 3\].*num_models=2.*stacked on axis 1"):
+    model.fit({"x": x, "u": u}, batch_size=4, verbose=0)
+
+
 def test_iflow_saves_and_reloads(tmp_path):
   model = _tiny_iflow()
   x = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")

@@ -61,7 +61,7 @@ def test_stacked_iflow_equals_separate_models():
   stacked = IFlow(2, 3, num_steps=1, hidden_units=8, dropout=0.0, num_models=2)
   singles = [IFlow(2, 3, num_steps=1, hidden_units=8, dropout=0.0) for _ in range(2)]
   pairs = [(ws, [m.weights[i] for m in singles]) for i, ws in enumerate(stacked.weights)
-           if "model_loss" not in ws.path]
+           if not ws.path.split("/")[-1].startswith("model_")]
   for ws, _ in pairs:
     if ws.trainable:  # perturb so that zero-initialised parts act
       ws.assign(ws.numpy() + 0.3 * rng.normal(size=ws.shape).astype("float32"))
@@ -74,3 +74,38 @@ def test_stacked_iflow_equals_separate_models():
   for j, m in enumerate(singles):
     np.testing.assert_allclose(both[:, j], m.per_example_loss(x[:, j], u[:, j]).numpy(),
                                rtol=1e-5, atol=1e-4)  # float32; a wrong model is off by O(1)
+
+
+def test_a_nonfinite_model_in_a_stack_stops_alone():
+  """Model 1's loss is +inf from the start (singular LU): it is frozen, model 0 trains on."""
+  rng = np.random.default_rng(0)
+  model = IFlow(2, 3, num_steps=1, hidden_units=8, dropout=0.0, num_models=2)
+  lu = model.steps[1].lower_upper
+  singular = lu.numpy()
+  singular[1] = 0.0  # log|det| of model 1's LU step is -inf, so its -log p(x) is +inf
+  lu.assign(singular)
+  before = [w.numpy().copy() for w in model.trainable_weights]
+  model.compile(optimizer=StackedAdam(2, learning_rate=1e-2))
+  x = rng.normal(size=(64, 2, 2)).astype("float32")
+  u = np.eye(3, dtype="float32")[rng.integers(0, 3, (64, 2))]
+  history = model.fit({"x": x, "u": u}, batch_size=16, epochs=2, verbose=0)
+  assert np.all(np.isfinite(history.history["loss"])), history.history
+  np.testing.assert_array_equal(model.nonfinite_models(), [False, True])
+  after = [w.numpy() for w in model.trainable_weights]
+  assert any(not np.allclose(a[0], b[0]) for a, b in zip(after, before)), "model 0 did not train"
+  for a, b in zip(after, before):
+    np.testing.assert_array_equal(a[1], b[1])  # model 1 stays at its last weights
+  np.testing.assert_array_equal(model.optimizer.lr_scale.numpy(), [1.0, 0.0])
+
+
+def test_one_model_reports_a_nonfinite_loss():
+  """With K = 1 there is no sibling: the loss fit sees is non-finite, so fit's NaN handling acts."""
+  model = IFlow(2, 3, num_steps=1, hidden_units=8, dropout=0.0)
+  model.steps[1].lower_upper.assign(np.zeros((2, 2), "float32"))
+  model.compile(optimizer=StackedAdam(1, learning_rate=1e-2))
+  x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+  u = np.eye(3, dtype="float32")[np.arange(32) % 3]
+  history = model.fit({"x": x, "u": u}, batch_size=16, epochs=1, verbose=0,
+                      callbacks=[keras.callbacks.TerminateOnNaN()])
+  assert not np.isfinite(history.history["loss"][-1])
+  np.testing.assert_array_equal(model.nonfinite_models(), [True])

@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
+from tfp_flows.bijectors.rational_quadratic_spline import RationalQuadraticSpline
 from tfp_flows.layers.made import MADE
 
 tfb = tfp.bijectors
@@ -20,7 +21,7 @@ def spline_params_size(num_bins):
 
 
 def rational_quadratic_spline(params, num_bins, bound, hidden_units=None):
-  """Maps raw network outputs to `tfb.RationalQuadraticSpline` on [-B, B] with identity tails.
+  """Maps raw network outputs to a rational-quadratic spline on [-B, B] with identity tails.
 
   As in the reference NSF code (nflows, Durkan et al. 2019, Sec. 3.1):
   widths and heights are `min + (1 - K min) softmax(raw)` scaled to 2B, with
@@ -35,7 +36,8 @@ def rational_quadratic_spline(params, num_bins, bound, hidden_units=None):
     hidden_units: optional width of the producing network's last hidden layer.
 
   Returns:
-    A `tfb.RationalQuadraticSpline` with batch shape `[..., D]`.
+    A `tfp_flows.bijectors.RationalQuadraticSpline` (the same function as
+    `tfb.RationalQuadraticSpline`, with a smaller graph) with batch shape `[..., D]`.
   """
   scale = 1.0 if hidden_units is None else math.sqrt(hidden_units)
   raw_w = params[..., :num_bins] / scale
@@ -45,7 +47,7 @@ def rational_quadratic_spline(params, num_bins, bound, hidden_units=None):
   def bins(raw, minimum):
     return 2 * bound * (minimum + (1 - minimum * num_bins) * tf.nn.softmax(raw, axis=-1))
 
-  return tfb.RationalQuadraticSpline(
+  return RationalQuadraticSpline(
       bin_widths=bins(raw_w, MIN_BIN_WIDTH), bin_heights=bins(raw_h, MIN_BIN_HEIGHT),
       knot_slopes=MIN_DERIVATIVE + tf.math.softplus(raw_d), range_min=-bound)
 
@@ -91,14 +93,15 @@ class SplineAutoregressive(keras.layers.Layer):
                     None if context_size is None else stack + (int(context_size),))
     self.built = True
 
-  def bijector(self, context=None):
+  def bijector(self, context=None, training=None):
     """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.
 
-    Dropout follows the Keras call context: active inside `fit`, off otherwise.
+    Dropout follows `training`, or with `training=None` the Keras call context
+    (active inside `fit`, off otherwise).
     """
     made, hidden = self.made, self.made.hidden_units
     return MaskedAutoregressive(
-        params_fn=lambda x: made(x, context=context),
+        params_fn=lambda x: made(x, context=context, training=training),
         bijector_fn=lambda p: tfb.Invert(
             rational_quadratic_spline(p, self.num_bins, self.bound, hidden)),
         event_size=made.event_size)

@@ -65,17 +65,20 @@ class IFlow(AuxiliaryVariableModel):
     self.prior.build((None,) + stack + (n_segments,))
     self.built = True
 
-  def bijector(self):
-    """The flow f as a `tfb.Chain` (forward: latent -> data; steps[0] acts first on data)."""
-    return chain(self.steps)
+  def bijector(self, training=None):
+    """The flow f as a `tfb.Chain` (forward: latent -> data; steps[0] acts first on data).
 
-  def distribution(self, u):
+    `training` switches the steps' dropout (None: the Keras call context).
+    """
+    return chain(self.steps, training=training)
+
+  def distribution(self, u, training=None):
     """p(x | u) as a `tfd.TransformedDistribution`; batch `[batch]` (or `[batch, K]`), event `[dim]`."""
-    return tfd.TransformedDistribution(self.prior.distribution(u), self.bijector())
+    return tfd.TransformedDistribution(self.prior.distribution(u), self.bijector(training))
 
   def per_example_loss(self, x, u, training=None):
-    """-log p(x | u) in nats, `[batch]` (or `[batch, K]`)."""
-    return -self.distribution(u).log_prob(x)
+    """-log p(x | u) in nats, `[batch]` (or `[batch, K]`); `training` switches dropout."""
+    return -self.distribution(u, training).log_prob(x)
 
   def encode(self, x, u=None):
     """Recovered sources z = f^-1(x), `[N, dim]` (or `[N, K, dim]`); u is not used."""

@@ -42,6 +42,10 @@ class StackedAdam(keras.optimizers.Adam):
                         (self.num_models,) + (1,) * max(rank - 1, 0))
     if self.num_models == 1:
       scale = ops.reshape(scale, ())
+    else:
+      # A stopped model (scale 0, see `AuxiliaryVariableModel`) may send non-finite
+      # gradients; zeroing them keeps its moments finite and its weights fixed.
+      gradient = ops.where(scale > 0, gradient, ops.zeros_like(gradient))
     super().update_step(gradient, variable, ops.cast(learning_rate, variable.dtype) * scale)
 
   def _fused_update(self, gradient, variable, learning_rate):
@@ -71,6 +75,73 @@ class StackedAdam(keras.optimizers.Adam):
 
   def get_config(self):
     return {**super().get_config(), "num_models": self.num_models}
+
+
+# Chosen by `benchmarks/iflow_train_step.py` on a 2-core CPU (docs/benchmarks.md): the
+# stack size with the lowest time per seed-iteration of the paper-size iFlow under XLA.
+CPU_NUM_MODELS = 8
+# Estimated bytes per stacked paper-size iFlow (2.9 M float32 parameters with gradient and
+# two Adam moments, 47 MB, plus batch-64 activations kept for the gradient and XLA's
+# temporaries, about 25 MB, with a safety factor of 1.5); docs/iflow.md derives it.
+GPU_BYTES_PER_MODEL = 110 * 2**20
+
+
+def auto_num_models(num_seeds, device=None, bytes_per_model=GPU_BYTES_PER_MODEL,
+                    memory_bytes=None):
+  """How many seeds to stack for `--parallel auto`.
+
+  On a CPU, `CPU_NUM_MODELS` (the measured fastest per seed-iteration); on a
+  GPU, as many as fit in 80% of its memory at `bytes_per_model` each. Never
+  more than `num_seeds`.
+
+  Args:
+    num_seeds: the number of seeds still to train (>= 1).
+    device: a TensorFlow device string such as "/GPU:0" or "/CPU:0"; default
+      the first GPU if there is one, else the CPU.
+    bytes_per_model: memory of one stacked model, bytes.
+    memory_bytes: the device's memory, bytes; default read from `nvidia-smi`
+      for a GPU (16 GiB assumed if it cannot be read).
+
+  Returns:
+    K, an int in [1, num_seeds].
+
+  Raises:
+    ValueError: if `num_seeds < 1` or `bytes_per_model <= 0`.
+  """
+  if int(num_seeds) < 1:
+    raise ValueError(f"num_seeds must be >= 1, got {num_seeds!r}.")
+  if bytes_per_model <= 0:
+    raise ValueError(f"bytes_per_model must be positive, got {bytes_per_model!r}.")
+  import tensorflow as tf
+
+  if device is None:
+    device = "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+  if "GPU" not in str(device).upper():
+    return min(CPU_NUM_MODELS, int(num_seeds))
+  if memory_bytes is None:
+    memory_bytes = _gpu_memory_bytes(device)
+  return int(max(1, min(int(num_seeds), 0.8 * memory_bytes // bytes_per_model)))
+
+
+def _gpu_memory_bytes(device):
+  """Total memory of a GPU from `nvidia-smi`, or 16 GiB if it cannot be read."""
+  import subprocess
+
+  index = str(device).rsplit(":", 1)[-1]
+  try:
+    out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits",
+                          "-i", index], capture_output=True, text=True, timeout=10, check=True)
+    return int(out.stdout.split()[0]) * 2**20
+  except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    return 16 * 2**30
+
+
+def out_of_memory_message(k, device, bytes_per_model=GPU_BYTES_PER_MODEL):
+  """The error text for a stack of K models that did not fit on `device`."""
+  smaller = max(1, k // 2)
+  return (f"a stack of K={k} models ran out of memory on {device} (estimated "
+          f"{k * bytes_per_model / 2**30:.1f} GiB asked for at {bytes_per_model / 2**20:.0f} MiB "
+          f"per model); rerun with --parallel {smaller}.")
 
 
 class PerModelReduceLROnPlateau(keras.callbacks.Callback):
