@@ -33,7 +33,8 @@ in `depends`), `ctx.members` and `ctx.folder_of(key)`.
 The runner validates everything before any task folder exists, skips finished tasks, runs the
 rest in-process (`--workers 1`), on a `dask.distributed.LocalCluster` of N single-threaded
 worker processes (`--workers N`; TensorFlow in each gets cpu_count // N threads) or on an
-existing Dask cluster (`--scheduler ADDRESS`), shows one progress bar over tasks, and alone writes `--out/results.json`:
+existing Dask cluster (`--scheduler ADDRESS`), shows one progress bar over tasks, and alone
+writes `--out/results.json` (`experiments.records`):
 `{"study", "preset", "config", "tasks": {key: result + {"nonfinite", "task_seconds"}}}`,
 merged under a `filelock.FileLock` (re-read, update, atomic replace) after every task, so
 two clients on one `--out` keep each other's results. See docs/distributed.md.
@@ -43,13 +44,12 @@ import importlib
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
-import warnings
 
-import filelock
+from experiments.records import (  # noqa: F401 -- part of the runner's API
+    read_results, record, results_path, warn_cache, write_json)
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*(/[A-Za-z0-9][A-Za-z0-9._=+-]*)*$")
 # Lines TensorFlow and CUDA write to stderr on a machine without a GPU; anything else shows.
@@ -148,74 +148,6 @@ class TaskContext:
     return [board, FiniteGuard(self, snapshot)]
 
 
-# ----------------------------------------------------------------------------- results.json
-
-
-def results_path(out):
-  return os.path.join(out, "results.json")
-
-
-def read_results(out, study=None):
-  """The dict in `out/results.json` (None if there is none), checked and migrated.
-
-  Args:
-    out: the study's folder.
-    study: the `Study` the file must belong to (None: any; no migration).
-
-  Raises:
-    ValueError: naming the path, if the file is not JSON, not of this study, or lacks
-      `study`, `preset` or `tasks`.
-  """
-  path = results_path(out)
-  if not os.path.exists(path):
-    return None
-  try:
-    with open(path) as f:
-      results = json.load(f)
-  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise ValueError(f"{path} is broken (not readable JSON: {e}); move it away or repair it.")
-  if not isinstance(results, dict) or "study" not in results:
-    raise ValueError(f"{path} is broken: expected a JSON object with a 'study' field.")
-  if study is not None:
-    if results["study"] != study.name:
-      raise ValueError(f"{path} holds results of study {results['study']!r}, not "
-                       f"{study.name!r}; use another --out.")
-    results = study.migrate(results) or results
-  for field in ("preset", "tasks"):
-    if field not in results:
-      raise ValueError(f"{path} is broken: it lacks the {field!r} field.")
-  return results
-
-
-def write_json(path, value):
-  """Writes `value` as JSON to `path` through a temporary file, so a reader never sees half."""
-  tmp = f"{path}.{os.getpid()}.tmp"
-  with open(tmp, "w") as f:
-    json.dump(value, f, indent=1)
-  os.replace(tmp, path)
-
-
-def record(out, study, preset, config, records):
-  """Merges `records` (key -> result) into `out/results.json` under a file lock; returns it all.
-
-  Re-reads the file inside the lock, so results another client wrote meanwhile stay.
-
-  Raises:
-    ValueError: if the file now holds another preset (another client started one).
-  """
-  os.makedirs(out, exist_ok=True)
-  with filelock.FileLock(results_path(out) + ".lock"):
-    results = read_results(out, study) or dict(study=study.name, preset=preset, tasks={})
-    if results.pop("migrated_from", None):  # keep the file of the older layout beside
-      shutil.copyfile(results_path(out), results_path(out)[:-len(".json")] + ".before-runner.json")
-    if results["preset"] != preset:
-      raise ValueError(f"{results_path(out)} holds preset {results['preset']!r}, not {preset!r}.")
-    results["config"] = config
-    results["tasks"].update(records)
-    write_json(results_path(out), results)
-  return results
-
-
 # ----------------------------------------------------------------------------- running
 
 
@@ -262,10 +194,16 @@ def plan(study, config, finished):
                        "'part/part' (letters, digits, ._=+-).")
   if len(set(keys)) != len(keys):
     raise ValueError(f"study {study.name!r} lists a task twice: {keys}.")
-  for key in keys:
-    for dep in study.depends(key, config):
-      if dep not in keys and dep not in finished:
-        raise ValueError(f"task {key!r} depends on {dep!r}, which is not a task of this run.")
+  needs = {key: set(study.depends(key, config)) - set(finished) for key in keys}
+  for key, deps in needs.items():
+    if deps - set(keys):
+      raise ValueError(f"task {key!r} depends on {sorted(deps - set(keys))}, not tasks of this "
+                       "run nor finished.")
+  while needs:  # Kahn: peel off tasks whose dependencies are met; a rest is a cycle
+    free = {k for k, deps in needs.items() if not deps & set(needs)}
+    if not free:
+      raise ValueError(f"tasks {sorted(needs)} of study {study.name!r} depend on each other.")
+    needs = {k: deps for k, deps in needs.items() if k not in free}
   pending = [k for k in keys if k not in finished]
   units = list(study.group(pending, config))
   covered = sorted(m for _, members in units for m in members)
@@ -274,11 +212,14 @@ def plan(study, config, finished):
   return units
 
 
-def _parser(study, workers_default=1):
+DEFAULT_WORKERS = 1  # measured: docs/benchmarks.md, "Study runner: one process or --workers 2"
+
+
+def _parser(study):
   parser = argparse.ArgumentParser(prog=f"tfp-flows reproduce {study.name}")
   parser.add_argument("--preset", default="quick", help=f"one of {sorted(study.presets)}")
   parser.add_argument("--out", default=os.path.join("runs", study.name))
-  parser.add_argument("--workers", default=workers_default,
+  parser.add_argument("--workers", default=DEFAULT_WORKERS,
                       help="Dask LocalCluster of N single-threaded processes (1: in-process)")
   parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
   parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity of each task")
@@ -298,7 +239,7 @@ def positive_int(option, value):
 
 
 def seed(option, value):
-  """`int(value)` if it is a seed in 0 .. 2**32 - 1 (NumPy's range), else a ValueError naming `option`."""
+  """`int(value)` if a seed in 0 .. 2**32 - 1 (NumPy's range), else a ValueError naming `option`."""
   try:
     number = int(str(value))
   except ValueError:
@@ -463,9 +404,3 @@ def report(out):
     raise ValueError(f"no results.json in {out!r}: run `tfp-flows reproduce` first.")
   study = load_study(raw["study"])
   return study.report(out, read_results(out, study))
-
-
-def warn_cache(path, problem):
-  """The warning for a broken cache file of a task (`path`): it restarts from scratch."""
-  warnings.warn(f"{path} is broken ({problem}); restarting this task from scratch.",
-                RuntimeWarning, stacklevel=2)

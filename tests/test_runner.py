@@ -70,3 +70,18 @@ def test_broken_and_foreign_results_json_are_named(tmp_path, capsys):
   runner.write_json(str(path), dict(study="energy", preset="quick", tasks={}))
   with pytest.raises(ValueError, match="no finished energy task"):
     energy.report(str(tmp_path), runner.read_results(str(tmp_path), energy.STUDY))
+
+
+def test_task_plans_are_checked(tmp_path):
+  def study(keys, depends):
+    return runner.Study("plan", {"quick": {}}, lambda a, p: p, lambda c: keys, None, None,
+                        depends=lambda k, c: depends.get(k, []))
+  assert runner.plan(study(["a/1", "b/1"], {"b/1": ["a/1"]}), {}, {}) == [
+      ("a/1", ["a/1"]), ("b/1", ["b/1"])]
+  assert runner.plan(study(["b/1"], {"b/1": ["a/1"]}), {}, {"a/1": {}}) == [("b/1", ["b/1"])]
+  for keys, depends, message in ((["a/1", "b/1"], {"a/1": ["b/1"], "b/1": ["a/1"]}, "each other"),
+                                 (["b/1"], {"b/1": ["a/1"]}, "not tasks of this run"),
+                                 (["a/../b"], {}, "is not of the form"),
+                                 (["a/1", "a/1"], {}, "lists a task twice")):
+    with pytest.raises(ValueError, match=message):
+      runner.plan(study(keys, depends), {}, {})
