@@ -12,7 +12,8 @@ fresh `--out`, so no traced step or dataset is shared:
 Wall seconds include start-up, tracing and evaluation: what a user waits for. Prints one JSON
 object with the medians, every time, and `os.getloadavg()` before and after.
 
-Usage: python benchmarks/study_workers.py [--rounds 1] [--iterations 250] [--k 4] [--cases quick,group]
+Usage: python benchmarks/study_workers.py [--rounds 1] [--iterations 250] [--k 4]
+       [--cases quick,group]
 """
 import argparse
 import json
@@ -28,12 +29,14 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def child(argv):
   """The measured process: defines the `group` preset (if asked) and runs the iflow study."""
-  from experiments import iflow, runner
+  from experiments import runner
+
+  runner.quiet_tensorflow()  # before the study imports TensorFlow
+  from experiments import iflow
 
   paper = iflow.PRESETS["paper"]
   iflow.PRESETS["group"] = dict(paper, iterations=int(os.environ["BENCH_ITERATIONS"]),
                                 data=dict(paper["data"], n_per_segment=200))
-  runner.quiet_tensorflow()
   runner.run(runner.load_study("iflow"), argv)
 
 
