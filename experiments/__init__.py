@@ -1,10 +1,8 @@
 """Studies that reproduce published results, one module per study.
 
-Each module named in `STUDIES` provides:
-  * `add_arguments(parser)`: its command-line options (beside `--preset` and `--out`);
-  * `run(args)`: trains, evaluates and writes `results.json`, `results.md` and figures
-    into `args.out`, skipping work whose results are already there;
-  * `report(out)`: rebuilds the table and figures from what is in `out`.
+Each module named in `STUDIES` defines `STUDY = experiments.runner.Study(...)`: its presets,
+options, task keys and task function, and its report. `experiments.runner` validates the
+options, runs the tasks (in-process or on Dask) and writes `results.json`; see its docstring.
 """
 STUDIES = {
     "survae-toy": "experiments.survae_toy",

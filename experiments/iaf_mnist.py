@@ -1,14 +1,15 @@
 """The IAF-VAE on binarized MNIST (Kingma et al. 2016, arXiv:1606.04934, Sec. 5, Table 2, Fig. 3).
 
 `tfp-flows reproduce iaf-mnist [--preset quick|cpu|paper] [--out DIR] [--models ...]
-[--epochs N] [--free-bits LAMBDA]`
+[--epochs N] [--free-bits LAMBDA] [runner options]`
 
 `tfp_flows.models.IAFVAE` (ResNet encoder/decoder of the paper's appendix,
 32 latent dimensions) with a diagonal Gaussian posterior or IAF posteriors of
 depth d and width w (`iaf_d{d}_w{w}`: learned sigma; `..._const`: sigma = 1).
 Adamax (Kingma & Ba 2015, Alg. 2) at its default rate 0.002, batch 100.
 Training, evaluation (test ELBO, importance-weighted log p(x), k = 128,
-nats) and the report: `experiments.vae_study`. Then the 2-D latent study of
+nats) and the report: `experiments.vae_study`; one runner task per model. Then the task
+`latent2d`, the 2-D latent study of
 the paper's Fig. 3: `IAFVAE(latent_size=2)` with a diagonal and with an IAF
 posterior, each trained on the same 4 training images; the figure shows the
 prior and each image's posterior density on a grid.
@@ -24,11 +25,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from experiments import results as results_file
-from experiments import vae_report, vae_study
+from experiments import runner, vae_report, vae_study
 from tfp_flows.models import IAFVAE
 
-STUDY = "iaf-mnist"
 TITLE = "IAF-VAE on binarized MNIST (Kingma et al. 2016, Table 2)"
 # fmt: off
 MODELS = {"diagonal": {"posterior": "diagonal"}}
@@ -75,20 +74,20 @@ def _grid(cfg):
   return t, np.stack(np.meshgrid(t, t), -1).reshape(-1, 2)
 
 
-def latent2d(preset, results, out, data=None):
+def latent2d(preset, ctx, data=None):
   """The 2-D latent study (the paper's Fig. 3): two 2-latent IAF-VAEs trained on 4 images.
 
   Both models see the first `LATENT2D["images"]` training images, binarized once
   (seed `vae_study.EVAL_SEED`), `preset["latent2d_steps"]` Adamax updates of
-  batches holding each image `batch_size` / 4 times. Stores in `results["latent2d"]`, per
-  model, the mean one-sample ELBO (`elbo_draws` per image) and the
-  importance-weighted log p(x) (k = `iw_samples`) of the 4 images, nats; and in
-  `out/latent2d.npz` the prior and posterior densities on the grid.
+  batches holding each image `batch_size` / 4 times (with the runner's callbacks).
+
+  Returns:
+    The task's entry: per model, the mean one-sample ELBO (`elbo_draws` per image) and the
+    importance-weighted log p(x) (k = `iw_samples`) of the 4 images, nats. The prior and
+    posterior densities on the grid go to `ctx.folder/latent2d.npz`.
   """
-  if "latent2d" in results:
-    return
   cfg = LATENT2D
-  x = vae_study.fixed_images(out, "train", cfg["images"], data)
+  x = vae_study.fixed_images(ctx.folder, "train", cfg["images"], data)
   data = np.tile(x, (cfg["batch_size"] // len(x), 1, 1, 1))
   t, grid = _grid(cfg)
   entry, densities = dict(steps=preset["latent2d_steps"], **cfg), {}
@@ -101,7 +100,8 @@ def latent2d(preset, results, out, data=None):
       tf.data.Dataset.from_tensors(data).repeat(),
       epochs=1,
       steps_per_epoch=preset["latent2d_steps"],
-      verbose=0,
+      verbose=ctx.verbose,
+      callbacks=ctx.callbacks(),
     )
     q = model.posterior(x)
     densities[posterior] = np.exp(q.log_prob(grid[:, None, :]).numpy()).T.reshape(
@@ -112,12 +112,12 @@ def latent2d(preset, results, out, data=None):
     log_p = model.log_likelihood(x, num_samples=k, chunk_size=min(k, 100))
     entry[posterior] = {"elbo": elbo.tolist(), "log_likelihood": log_p.tolist()}
     densities["prior"] = np.exp(model.prior.log_prob(grid).numpy()).reshape(len(t), len(t))
-  np.savez(os.path.join(out, "latent2d.npz"), t=t, images=x, **densities)
-  results["latent2d"] = entry
+  np.savez(os.path.join(ctx.folder, "latent2d.npz"), t=t, images=x, **densities)
+  return entry
 
 
 def _latent2d_figure(out):
-  path = os.path.join(out, "latent2d.npz")
+  path = os.path.join(runner.task_folder(out, "latent2d"), "latent2d.npz")
   if not os.path.exists(path):
     return
   with np.load(path) as d:
@@ -145,7 +145,7 @@ def _latent2d_figure(out):
 
 
 def _latent2d_section(results):
-  entry = results.get("latent2d")
+  entry = results["tasks"].get("latent2d")
   if not entry:
     return []
   rows = [
@@ -176,7 +176,7 @@ def _latent2d_section(results):
 
 
 def add_arguments(parser):
-  """`--models`, `--epochs`, `--mnist-dir`, `--verbose`, `--free-bits`."""
+  """`--models`, `--epochs`, `--mnist-dir`, `--data-dir`, `--free-bits`."""
   vae_study.add_arguments(parser, MODELS)
   parser.add_argument(
     "--free-bits",
@@ -186,27 +186,37 @@ def add_arguments(parser):
   )
 
 
-def run(args):
-  """Trains and evaluates every model of the preset not yet in `args.out/results.json`, then
-  the 2-D latent study, then the report."""
-  presets = PRESETS
+def configure(args, preset):
+  """The run config (`vae_study.configure`) with `--free-bits`.
+
+  Raises:
+    ValueError: as `vae_study.configure`, or for `--free-bits` < 0.
+  """
   if args.free_bits is not None:
-    if args.free_bits < 0:
+    if not args.free_bits >= 0:
       raise ValueError(f"--free-bits must be >= 0, got {args.free_bits}.")
-    presets = {k: dict(p, free_bits=args.free_bits) for k, p in PRESETS.items()}
-  vae_study.run_study(
-    args,
-    STUDY,
-    presets,
-    MODELS,
-    build,
-    report,
-    extra=lambda preset, results: latent2d(preset, results, args.out, vae_study.data_options(args)),
-  )
+    preset["free_bits"] = args.free_bits
+  return vae_study.configure(args, preset, MODELS)
 
 
-def report(out):
-  """Rebuilds `results.md` (with the 2-D latent study) and the figures from `out`."""
-  sections = _latent2d_section(results_file.load(out, STUDY))
-  print(vae_report.write(out, STUDY, TITLE, sections))
+def tasks(config):
+  """One task per model, then `latent2d`: the 2-D latent study."""
+  return list(config["models"]) + ["latent2d"]
+
+
+def run_task(key, config, ctx):
+  """Trains (resuming) and evaluates a model, or runs the 2-D latent study."""
+  if key == "latent2d":
+    return latent2d(config, ctx, vae_study.data_options(config))
+  return vae_study.run_model(build, MODELS, key, config, ctx)
+
+
+def report(out, results):
+  """Writes `results.md` (with the 2-D latent study) and the figures; returns the markdown."""
+  markdown = vae_report.write(out, results, TITLE, _latent2d_section(results))
   _latent2d_figure(out)
+  return markdown
+
+
+STUDY = runner.Study("iaf-mnist", PRESETS, configure, tasks, run_task, report,
+                     add_arguments=add_arguments)

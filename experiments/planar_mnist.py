@@ -1,22 +1,21 @@
 """The planar-flow DLGM on binarized MNIST (Rezende & Mohamed 2015, arXiv:1505.05770, Sec. 6.2).
 
 `tfp-flows reproduce planar-mnist [--preset quick|cpu|paper] [--out DIR] [--models ...]
-[--epochs N]`
+[--epochs N] [runner options]`
 
 `tfp_flows.models.DLGM` (40 latent variables, one hidden layer of 400 units
 in encoder and decoder) with a diagonal Gaussian posterior, K = 10, 20, 40,
 80 planar steps, or K NICE couplings (the rows of the paper's Table 2). The
 KL weight is annealed from 0.01 to 1 over `kl_warmup_steps` updates (the
 paper: 10,000). Training, evaluation (test ELBO, importance-weighted log p(x)
-with k = 128, nats) and the report: `experiments.vae_study`.
+with k = 128, nats) and the report: `experiments.vae_study`; one runner task per model.
 """
 
 import keras
 
-from experiments import vae_report, vae_study
+from experiments import runner, vae_report, vae_study
 from tfp_flows.models import DLGM
 
-STUDY = "planar-mnist"
 TITLE = "Planar-flow DLGM on binarized MNIST (Rezende & Mohamed 2015, Table 2)"
 # fmt: off
 MODELS = {"diagonal": dict(posterior="diagonal")}
@@ -60,16 +59,29 @@ def build(name, preset):
 
 
 def add_arguments(parser):
-  """`--models`, `--epochs`, `--mnist-dir`, `--verbose` (see `experiments.vae_study`)."""
+  """`--models`, `--epochs`, `--mnist-dir`, `--data-dir` (see `experiments.vae_study`)."""
   vae_study.add_arguments(parser, MODELS)
 
 
-def run(args):
-  """Trains and evaluates every model of the preset not yet in `args.out/results.json`, then
-  writes the report."""
-  vae_study.run_study(args, STUDY, PRESETS, MODELS, build, report)
+def configure(args, preset):
+  """The run config (`vae_study.configure`)."""
+  return vae_study.configure(args, preset, MODELS)
 
 
-def report(out):
-  """Rebuilds `results.md` and the figures from `out`."""
-  print(vae_report.write(out, STUDY, TITLE))
+def run_task(key, config, ctx):
+  """Trains (resuming) and evaluates the model named `key`."""
+  return vae_study.run_model(build, MODELS, key, config, ctx)
+
+
+def report(out, results):
+  """Writes `results.md` and the figures into `out`; returns the markdown."""
+  return vae_report.write(out, results, TITLE)
+
+
+def tasks(config):
+  """One task per model, keyed by its name."""
+  return list(config["models"])
+
+
+STUDY = runner.Study("planar-mnist", PRESETS, configure, tasks, run_task, report,
+                     add_arguments=add_arguments)

@@ -1,9 +1,9 @@
 """Table, comparison and figures of the MNIST VAE studies, rebuilt from an `--out` folder.
 
-Reads `results.json` and, per model, `<name>/state.json` (training curves),
-`<name>/eval.npz` (per-image test ELBO and log p(x), nats) and
-`<name>/images.npz` (reconstructions, prior samples) written by
-`experiments.vae_study`.
+Reads the runner's results and, per model, `tasks/<name>/state.json` (training curves),
+`tasks/<name>/eval.npz` (per-image test ELBO and log p(x), nats),
+`tasks/<name>/images.npz` (reconstructions, prior samples) and `tasks/<name>/test_images.npy`
+written by `experiments.vae_study`.
 """
 
 import json
@@ -15,18 +15,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments import results as results_file
+from experiments import runner
 
 BASELINE = "diagonal"
 
 
 def _load(out, name, file):
-  path = os.path.join(out, name, file)
+  path = os.path.join(runner.task_folder(out, name), file)
   if not os.path.exists(path):
     return None
   if file.endswith(".json"):
     with open(path) as f:
       return json.load(f)
+  if file.endswith(".npy"):
+    return np.load(path)
   with np.load(path) as data:
     return dict(data)
 
@@ -109,12 +111,11 @@ def _curves(out, runs, path):
 
 
 def _reconstructions(out, runs, path):
-  test = os.path.join(out, "test_images.npy")
   pictures = {n: _load(out, n, "images.npz") for n in runs}
   pictures = {n: p for n, p in pictures.items() if p is not None}
-  if not pictures or not os.path.exists(test):
+  if not pictures:
     return
-  x = np.load(test)[:10, ..., 0]
+  x = _load(out, next(iter(pictures)), "test_images.npy")[:10, ..., 0]
   rows = [("test image", x)]
   for name, p in pictures.items():
     mean = p["reconstructions"][..., 0]
@@ -146,21 +147,28 @@ def _samples(out, runs, path):
   plt.close(fig)
 
 
-def write(out, study, title, sections=()):
+def write(out, results, title, sections=()):
   """Writes `results.md`, `curves.png`, `reconstructions.png` and `samples.png` into `out`.
 
   Args:
     out: the study's folder.
-    study: the study's name in `results.json`.
+    results: the runner's results dict (`tasks` keyed by model name, `config`).
     title: heading of `results.md`.
     sections: extra Markdown paragraphs appended (e.g. the 2-D latent study's).
 
   Returns:
     The Markdown text written.
+
+  Raises:
+    ValueError: naming `results.json` if it holds no config or no finished model task.
   """
-  results = results_file.load(out, study)
-  runs = results["runs"]
-  settings = results.get("settings", {})
+  config = results.get("config") or {}
+  runs = {k: v for k, v in results["tasks"].items() if "elbo" in v and "log_likelihood" in v}
+  if not runs or "eval_seed" not in config:
+    raise ValueError(f"{runner.results_path(out)} lacks {'finished model tasks' if config else 'the config'}"
+                     " of a VAE study: nothing to report.")
+  settings = {k: v for k, v in config.items()
+              if k not in ("models", "mnist_dir", "data_dir", "eval_seed")}
   lines = [
     f"# {title} ({results.get('preset')} preset)",
     "",
@@ -168,7 +176,7 @@ def write(out, study, title, sections=()):
     "",
     (
       "Test split, binarized once by a Bernoulli(pixel/255) draw with the fixed seed "
-      f"{results.get('eval_seed')} (every model sees the same binary images). ELBO: mean "
+      f"{config['eval_seed']} (every model sees the same binary images). ELBO: mean "
       "one-sample ELBO over the first `eval_points` test images; log p(x): importance-"
       "weighted estimate with k samples (Burda et al. 2016) on the first `iw_points` of "
       "them; gap: mean log p(x) - ELBO on those images; ± standard error over images; "

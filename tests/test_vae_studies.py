@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from experiments import iaf_mnist, planar_mnist, vae_study
+from experiments import iaf_mnist, planar_mnist, runner, vae_study
 from tfp_flows import cli
 from tfp_flows.models import DLGM, IAFVAE
 
@@ -77,19 +77,20 @@ def _reproduce(study, out, mnist_dir, data_dir, *extra):
 
 def _check_runs(out, names, epochs, iterations):
   results = _read(out / "results.json")
-  assert list(results["runs"]) == list(names)
-  for name, run in results["runs"].items():
+  runs = {k: v for k, v in results["tasks"].items() if k != "latent2d"}
+  assert sorted(runs) == sorted(names)
+  for name, run in runs.items():
     assert all(math.isfinite(run[k]) for k in RUN_KEYS), run
     assert (run["epochs"], run["iterations"], run["stopped"]) == (epochs, iterations, None)
     assert (run["eval_points"], run["iw_points"], run["iw_samples"]) == (40, 20, 4)
-    per_image = np.load(out / name / "eval.npz")
+    per_image = np.load(out / "tasks" / name / "eval.npz")
     elbo, log_p = per_image["elbo"], per_image["log_likelihood"]
     assert elbo.shape == (40,) and log_p.shape == (20,) and np.all(elbo < 0) and np.all(log_p < 0)
     # The reported numbers are those of the saved per-image values, on the same images.
     np.testing.assert_allclose(run["elbo"], elbo.mean(), rtol=1e-6)
     np.testing.assert_allclose(run["gap"], np.mean(log_p - elbo[:20]), rtol=1e-5)
     np.testing.assert_allclose(run["bits_per_dim"], -log_p.mean() / (784 * np.log(2)), rtol=1e-5)
-    state = _read(out / name / "state.json")
+    state = _read(out / "tasks" / name / "state.json")
     assert state["epochs"] == epochs and len(state["history"]["val_elbo"]) == epochs
     assert np.all(np.isfinite(state["history"]["loss"]))
   return results
@@ -104,9 +105,10 @@ def test_planar_study_end_to_end_resumes_and_reports(
     assert os.path.getsize(tmp_path / png) > 5000
   text = _read(tmp_path / "results.md")
   assert "| planar_k10 | 2 |" in text and "**planar_k10** vs diagonal: ELBO" in text
-  # Every model sees the same binary test images, cached on the first run.
-  test = np.load(tmp_path / "test_images.npy")
+  # Every model sees the same binary test images, cached in its task folder.
+  test = np.load(tmp_path / "tasks" / "diagonal" / "test_images.npy")
   assert test.shape == (40, 28, 28, 1) and set(np.unique(test)) <= {0.0, 1.0}
+  np.testing.assert_array_equal(test, np.load(tmp_path / "tasks" / "planar_k10" / "test_images.npy"))
 
   def no_training(*a, **k):
     raise AssertionError("a finished model was trained again")
@@ -120,21 +122,30 @@ def test_planar_study_end_to_end_resumes_and_reports(
   assert "| diagonal | 2 |" in _read(tmp_path / "results.md")
 
 
-def test_interrupted_model_resumes_at_its_epoch(
+def test_interrupted_model_resumes_at_its_epoch_and_a_broken_cache_restarts_it(
   planar_tiny, tmp_path, mnist_dir, mnist_data_dir, monkeypatch
 ):
   data = dict(mnist_dir=mnist_dir, data_dir=mnist_data_dir)
   preset = dict(planar_mnist.PRESETS["tiny"], epochs=1)
-  model = planar_mnist.build("diagonal", preset)
-  vae_study.train(model, "diagonal", preset, str(tmp_path), data)  # "interrupted" after 1 epoch
+  ctx = runner.TaskContext(str(tmp_path), "diagonal")
+  model, _ = vae_study.train(planar_mnist.build, "diagonal", preset, ctx, data)  # "interrupted"
   iterations = model.optimizer.iterations.numpy()
-  resumed = planar_mnist.build("diagonal", dict(preset, epochs=2))
   fits = []
   monkeypatch.setattr(DLGM, "fit", lambda self, *a, **k: fits.append(k["initial_epoch"]))
-  vae_study.train(resumed, "diagonal", dict(preset, epochs=2), str(tmp_path), data)
+  resumed, _ = vae_study.train(planar_mnist.build, "diagonal", dict(preset, epochs=2), ctx, data)
   assert fits == [1] and resumed.optimizer.iterations.numpy() == iterations == 5
   for a, b in zip(model.get_weights(), resumed.get_weights()):
     np.testing.assert_array_equal(a, b)
+  state, weights = tmp_path / "tasks" / "diagonal" / "state.json", tmp_path / "tasks" / "diagonal" / "model.weights.h5"
+  text = state.read_text()
+  for path, broken in ((state, text[: len(text) // 2]), (weights, "not HDF5")):
+    path.write_text(broken)
+    with pytest.warns(RuntimeWarning, match=f"{path} is broken .*restarting this task from scratch"):
+      fresh, st = vae_study.train(planar_mnist.build, "diagonal", dict(preset, epochs=2), ctx, data)
+    assert fits[-1] == 0 and st["epochs"] == 0 and fresh.optimizer.iterations.numpy() == 0
+    state.write_text(text)
+    weights.unlink(missing_ok=True)
+    model.save_weights(weights)
 
 
 class DivergingDLGM(DLGM):
@@ -162,8 +173,9 @@ def test_nan_keeps_the_last_good_checkpoint_and_the_study_goes_on(
   monkeypatch.setattr(planar_mnist, "build", diverging_first)
   monkeypatch.setitem(planar_mnist.PRESETS["tiny"], "epochs", 3)
   assert _reproduce("planar-mnist", tmp_path, mnist_dir, mnist_data_dir) == 0
-  runs = _read(tmp_path / "results.json")["runs"]
-  assert runs["diagonal"]["stopped"] == "non-finite loss in epoch 2"
+  runs = _read(tmp_path / "results.json")["tasks"]
+  assert runs["diagonal"]["stopped"].startswith("non-finite loss (nan) by iteration 8")
+  assert runs["diagonal"]["nonfinite"] == runs["diagonal"]["stopped"]
   assert runs["diagonal"]["epochs"] == 1  # updates 0-4 were finite, the 8th was not
   # The NaN weights were replaced by epoch 1's checkpoint: its evaluation is finite.
   assert all(math.isfinite(runs["diagonal"][k]) for k in RUN_KEYS)
@@ -185,11 +197,11 @@ def test_iaf_study_end_to_end_with_the_2d_latent_study(
   monkeypatch.setattr(iaf_mnist, "IAFVAE", lambda **k: IAFVAE(**k, **SMALL_RESNET))
   assert _reproduce("iaf-mnist", tmp_path, mnist_dir, mnist_data_dir, "--free-bits", "0.5") == 0
   results = _check_runs(tmp_path, ("iaf_d2_w320",), epochs=2, iterations=10)
-  assert results["settings"]["free_bits"] == 0.5
-  latent = results["latent2d"]
+  assert results["config"]["free_bits"] == 0.5
+  latent = results["tasks"]["latent2d"]
   for posterior in ("diagonal", "iaf"):
     assert np.all(np.isfinite(latent[posterior]["elbo"] + latent[posterior]["log_likelihood"]))
-  with np.load(tmp_path / "latent2d.npz") as d:
+  with np.load(tmp_path / "tasks" / "latent2d" / "latent2d.npz") as d:
     assert d["prior"].shape == (11, 11) and d["iaf"].shape == d["diagonal"].shape == (4, 11, 11)
     # A density on the grid: the prior's peak is N(0; 0, I) = 1 / (2 pi).
     np.testing.assert_allclose(d["prior"].max(), 1 / (2 * np.pi), rtol=1e-5)
@@ -217,12 +229,13 @@ def test_importance_weighted_estimate_with_k_1_is_an_elbo_and_grows_with_k(
   assert np.all(k4.mean(1) > elbo.mean(1))
 
 
-def test_bad_options_are_named(tmp_path):
-  with pytest.raises(SystemExit):  # argparse: not one of the study's models
-    cli.main(["reproduce", "planar-mnist", "--out", str(tmp_path), "--models", "planar_k7"])
-  with pytest.raises(ValueError, match="--epochs must be >= 1"):
-    cli.main(["reproduce", "planar-mnist", "--out", str(tmp_path), "--epochs", "0"])
-  with pytest.raises(ValueError, match="--free-bits must be >= 0"):
-    cli.main(["reproduce", "iaf-mnist", "--out", str(tmp_path), "--free-bits", "-1"])
-  with pytest.raises(ValueError, match="unknown preset"):
-    cli.main(["reproduce", "iaf-mnist", "--out", str(tmp_path), "--preset", "gpu"])
+@pytest.mark.parametrize("argv,message", [
+    (["planar-mnist", "--models", "planar_k7"], "invalid choice: 'planar_k7'"),
+    (["planar-mnist", "--epochs", "0"], "--epochs must be an integer >= 1, got '0'"),
+    (["iaf-mnist", "--free-bits", "-1"], "--free-bits must be >= 0, got -1.0"),
+    (["iaf-mnist", "--preset", "gpu"], "--preset: unknown 'gpu'"),
+])
+def test_bad_options_are_named(tmp_path, capsys, argv, message):
+  with pytest.raises(SystemExit):
+    cli.main(["reproduce", *argv, "--out", str(tmp_path)])
+  assert message in capsys.readouterr().err and not os.path.exists(tmp_path / "tasks")
