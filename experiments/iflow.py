@@ -224,8 +224,13 @@ def run_task(unit, config, ctx):
     _TRAINERS[cache] = Trainer(name, data_cfg, config["iflow"] if name.startswith("iflow") else {},
                                k, config["iterations"])
   padded = seeds + [seeds[-1]] * (k - len(seeds))  # keep the traced shape
+  try:
+    trained = _TRAINERS[cache].train(padded, ctx)
+  except tf.errors.ResourceExhaustedError as e:  # a stack too large for a GPU's memory
+    device = "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+    raise RuntimeError(stacked.out_of_memory_message(k, device)) from e
   results = {}
-  for key, (res, z, s, seg) in zip(ctx.members, _TRAINERS[cache].train(padded, ctx)):
+  for key, (res, z, s, seg) in zip(ctx.members, trained):
     np.savez_compressed(os.path.join(ctx.folder_of(key), "latents.npz"), z=z, s=s, segment=seg)
     results[key] = res
   return results

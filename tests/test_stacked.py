@@ -1,6 +1,7 @@
 """Stacked models train as independent ones: optimizer, plateau rule, and the stacked loss."""
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfp_flows.models import IFlow, PerModelReduceLROnPlateau, StackedAdam
@@ -109,3 +110,39 @@ def test_one_model_reports_a_nonfinite_loss():
                       callbacks=[keras.callbacks.TerminateOnNaN()])
   assert not np.isfinite(history.history["loss"][-1])
   np.testing.assert_array_equal(model.nonfinite_models(), [True])
+
+
+def test_parallel_auto_picks_k_for_the_device():
+  from tfp_flows.models import stacked
+
+  assert stacked.auto_num_models(100, "/CPU:0") == stacked.CPU_NUM_MODELS
+  assert stacked.auto_num_models(3, "/CPU:0") == 3  # never more than the seeds
+  gib = 2**30
+  # 16 GiB GPU at 110 MiB per model: 0.8 * 16 GiB / 110 MiB = 119 models -> all 100 seeds
+  assert stacked.auto_num_models(100, "/GPU:0", memory_bytes=16 * gib) == 100
+  assert stacked.auto_num_models(100, "/GPU:0", memory_bytes=2 * gib) == int(0.8 * 2 * gib //
+                                                                            (110 * 2**20))
+  assert stacked.auto_num_models(100, "/GPU:0", memory_bytes=10) == 1
+  with pytest.raises(ValueError, match="num_seeds must be >= 1, got 0"):
+    stacked.auto_num_models(0)
+  message = stacked.out_of_memory_message(64, "/GPU:0")
+  assert "K=64" in message and "6.9 GiB" in message and "--parallel 32" in message
+
+
+def test_a_stack_out_of_memory_names_k_and_a_smaller_one(monkeypatch):
+  import json
+  import types
+
+  from experiments import iflow
+
+  class OutOfMemory:
+    def train(self, seeds, ctx):
+      raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+  config = dict(data=dict(n_per_segment=10, n_segments=2, dim=2, n_layers=1), iterations=5,
+                iflow={})
+  key = json.dumps(["iflow", config["data"], 4, 5])
+  monkeypatch.setitem(iflow._TRAINERS, key, OutOfMemory())
+  ctx = types.SimpleNamespace(members=[f"study/iflow/{s}" for s in (1, 2, 3, 4)])
+  with pytest.raises(RuntimeError, match=r"K=4 models ran out of memory.*--parallel 2"):
+    iflow.run_task("study/iflow/k4-seeds-1-4", config, ctx)
