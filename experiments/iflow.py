@@ -143,17 +143,19 @@ class Trainer:
 
   Tracing the 10-step spline flow takes minutes; a new seed group only loads
   freshly initialised weights (drawn by a new model of the same shape) and
-  restarts the optimiser, so `fit`'s traced step is reused.
+  restarts the optimiser, so `fit`'s traced step is reused. `jit_compile`: XLA (the models'
+  default; its compilation outweighs the training of a tiny test model).
   """
 
-  def __init__(self, name, data_cfg, model_cfg, k, iterations):
+  def __init__(self, name, data_cfg, model_cfg, k, iterations, jit_compile=True):
     self.name, self.k = name, k
     self.data_cfg, self.model_cfg = data_cfg, model_cfg
     n = data_cfg["n_per_segment"] * data_cfg["n_segments"]
     self.epochs = max(1, int(round(iterations / -(-n // BATCH))))
     self.iterations = self.epochs * -(-n // BATCH)
     self.model = self._new_model(seed=0)
-    self.model.compile(optimizer=StackedAdam(k, learning_rate=LEARNING_RATE))
+    self.model.compile(optimizer=StackedAdam(k, learning_rate=LEARNING_RATE),
+                       jit_compile=jit_compile)
     self._eval = tf.function(self._evaluate)
 
   def _new_model(self, seed):
@@ -219,10 +221,11 @@ def run_task(unit, config, ctx):
   data_cfg = config["data"] if part == "study" else {**config["data"], **VISUAL}
   seeds = [int(key.split("/")[2]) for key in ctx.members]
   k = int(label[1:label.index("-")])
-  cache = json.dumps([name, data_cfg, k, config["iterations"]])
+  xla = config.get("jit_compile", True)  # a preset may turn XLA off (tiny test presets)
+  cache = json.dumps([name, data_cfg, k, config["iterations"], xla])
   if cache not in _TRAINERS:
     _TRAINERS[cache] = Trainer(name, data_cfg, config["iflow"] if name.startswith("iflow") else {},
-                               k, config["iterations"])
+                               k, config["iterations"], xla)
   padded = seeds + [seeds[-1]] * (k - len(seeds))  # keep the traced shape
   try:
     trained = _TRAINERS[cache].train(padded, ctx)

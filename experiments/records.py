@@ -33,7 +33,8 @@ def read_results(out, study=None):
     with open(path) as f:
       results = json.load(f)
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise ValueError(f"{path} is broken (not readable JSON: {e}); move it away or repair it.")
+    raise ValueError(f"{path} is broken (not readable JSON: {e}); move it away or repair it."
+                     ) from None
   if not isinstance(results, dict) or "study" not in results:
     raise ValueError(f"{path} is broken: expected a JSON object with a 'study' field.")
   if study is not None:

@@ -13,7 +13,7 @@ from tfp_flows import cli
 from tfp_flows.models import IVAE
 
 TINY = dict(iterations=6, seeds="1-2", data=dict(n_per_segment=16, n_segments=4, dim=2, n_layers=2),
-            iflow=dict(num_steps=1, hidden_units=8))
+            iflow=dict(num_steps=1, hidden_units=8), jit_compile=False)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from experiments import energy, iflow, runner
 from tfp_flows import cli
 
 TINY = dict(iterations=4, seeds="1-2", data=dict(n_per_segment=16, n_segments=4, dim=2, n_layers=2),
-            iflow=dict(num_steps=1, hidden_units=8))
+            iflow=dict(num_steps=1, hidden_units=8), jit_compile=False)
 
 
 def test_two_worker_local_cluster_runs_a_tiny_iflow_study(tmp_path, monkeypatch):
