@@ -21,7 +21,7 @@ import tensorflow_probability as tfp
 
 from tfp_flows import layers
 from tfp_flows.datasets.toy2d import NUM_LABELS
-from tfp_flows.surjections import Abs, Augment, Max, Slice
+from tfp_flows.layers import Abs, Augment, Max, Slice
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 UNCONDITIONAL = (

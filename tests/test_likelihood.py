@@ -7,7 +7,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.metrics.likelihood import bits_per_dim, elbo, log_likelihood
-from tfp_flows.surjections import Abs, AugmentDistribution, DequantizationDistribution
+from tfp_flows.layers import Abs
+from tfp_flows.surjections import AugmentDistribution, DequantizationDistribution
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 

@@ -6,9 +6,9 @@ import tensorflow_probability as tfp
 from scipy import stats
 
 from tfp_flows.metrics.likelihood import log_likelihood
+from tfp_flows.layers import Abs, Augment, VariationalDequantization
 from tfp_flows.surjections import (
-    Abs, Augment, DequantizationDistribution, StochasticPermutationDistribution,
-    VAEDistribution, VariationalDequantization, is_exact)
+    DequantizationDistribution, StochasticPermutationDistribution, VAEDistribution, is_exact)
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 

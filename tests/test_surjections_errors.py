@@ -4,9 +4,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers import Abs, Augment, Max, MaxPool2D, Slice
 from tfp_flows.surjections import (
-    Abs, Augment, AugmentDistribution, DequantizationDistribution, Max, MaxPool2D, Slice,
-    SliceDistribution, SortDistribution)
+    AugmentDistribution, DequantizationDistribution, SliceDistribution, SortDistribution)
 
 tfd = tfp.distributions
 
@@ -62,9 +62,9 @@ def test_bad_parameters():
     Abs(2, q=1.0)
   with pytest.raises(ValueError, match="gap must be one of"):
     Max(3, gap="uniform")
-  with pytest.raises(ValueError, match="event_size >= 2"):
+  with pytest.raises(ValueError, match="event_size must be an integer >= 2, got 1"):
     Max(1)
-  with pytest.raises(ValueError, match="built without a context_size"):
+  with pytest.raises(ValueError, match="built without a context"):
     Abs(2).distribution(normal([2]), context=tf.ones([1, 3]))
 
 

@@ -5,8 +5,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from scipy import stats
 
-from tfp_flows.surjections import (
-    Abs, AbsDistribution, Max, MaxDistribution, MaxPool2D, Slice, SortDistribution, is_exact)
+from tfp_flows.layers import Abs, Max, MaxPool2D, Slice
+from tfp_flows.surjections import AbsDistribution, MaxDistribution, SortDistribution, is_exact
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections import (
+from tfp_flows.layers import (
     VAE, Abs, Augment, ConditionalLocScale, Max, MaxPool2D, Slice, VariationalDequantization)
 
 tfd, tfb = tfp.distributions, tfp.bijectors
