@@ -6,7 +6,7 @@ The Keras layer owning its learned parts is `tfp_flows.layers.Abs`
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check
+from tfp_flows.surjections.base import SurjectiveDistribution, check, check_inner
 
 tfd = tfp.distributions
 
@@ -43,8 +43,7 @@ class AbsDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, logits, validate_args=False, name="abs_surjection"):
     parameters = dict(locals())
-    if not isinstance(inner, tfd.Distribution):
-      raise TypeError(f"AbsDistribution: inner must be a tfd.Distribution, got {inner!r}.")
+    check_inner("AbsDistribution", inner)
     self._logits = tf.convert_to_tensor(logits, dtype=inner.dtype)
     try:
       tf.broadcast_static_shape(self._logits.shape, inner.batch_shape + inner.event_shape)

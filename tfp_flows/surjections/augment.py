@@ -6,7 +6,7 @@ The Keras layer owning its learned parts is `tfp_flows.layers.Augment`
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_int
+from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_inner, check_int
 
 tfd = tfp.distributions
 
@@ -38,6 +38,7 @@ class AugmentDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, encoder, event_size, name="augment_surjection"):
     parameters = dict(locals())
+    check_inner("AugmentDistribution", inner)
     event_size = check_int("AugmentDistribution", "event_size", event_size)
     check_callable("AugmentDistribution", "encoder", encoder)
     if inner.event_shape.rank != 1 or inner.event_shape[0] <= event_size:

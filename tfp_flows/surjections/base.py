@@ -105,6 +105,14 @@ def check_callable(owner, name, value):
   return value
 
 
+def check_inner(owner, inner):
+  """Raises TypeError unless `inner` is a `tfd.Distribution`; returns it."""
+  if not isinstance(inner, tfd.Distribution):
+    raise TypeError(f"{owner}: inner must be a tfd.Distribution, got {inner!r} of type "
+                    f"{type(inner).__name__}.")
+  return inner
+
+
 def check_vector_event(owner, inner, what):
   """Raises ValueError unless `inner` has a vector event `[D]`; returns D.
 
@@ -112,7 +120,12 @@ def check_vector_event(owner, inner, what):
     owner: class name, for the message.
     inner: `tfd.Distribution`.
     what: the requirement, e.g. "a vector event [D] to permute".
+
+  Raises:
+    TypeError: if `inner` is not a `tfd.Distribution`.
+    ValueError: if its event is not a vector.
   """
+  check_inner(owner, inner)
   if inner.event_shape.rank != 1:
     raise ValueError(f"{owner} needs an inner distribution with {what}, got event shape "
                      f"{inner.event_shape}.")
@@ -156,9 +169,7 @@ class SurjectiveDistribution(tfd.Distribution):
 
   def __init__(self, inner, event_shape, reparameterized=True, validate_args=False,
                parameters=None, name=None):
-    if not isinstance(inner, tfd.Distribution):
-      raise TypeError(f"{type(self).__name__}: inner must be a tfd.Distribution, got "
-                      f"{inner!r} of type {type(inner).__name__}.")
+    check_inner(type(self).__name__, inner)
     if not inner.event_shape.is_fully_defined():
       raise ValueError(f"The inner distribution needs a static event shape, got "
                        f"{inner.event_shape}.")

@@ -8,7 +8,7 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check, check_callable, check_int
+from tfp_flows.surjections.base import SurjectiveDistribution, check, check_callable, check_inner, check_int
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 
@@ -47,6 +47,7 @@ class DequantizationDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, num_bits=8, noise=None, name="dequantization"):
     parameters = dict(locals())
+    check_inner("DequantizationDistribution", inner)
     num_bits = check_int("DequantizationDistribution", "num_bits", num_bits)
     if noise is not None:
       check_callable("DequantizationDistribution", "noise", noise)

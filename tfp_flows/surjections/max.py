@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd = tfp.distributions
 
@@ -61,6 +61,7 @@ class MaxDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, logits, scale, gap="half_normal", name="max_surjection"):
     parameters = dict(locals())
+    check_inner("MaxDistribution", inner)
     self._logits = tf.convert_to_tensor(logits, inner.dtype)
     self._scale = tf.convert_to_tensor(scale, inner.dtype)
     if (self._logits.shape.rank in (None, 0) or self._logits.shape[-1] is None

@@ -5,7 +5,7 @@ The Keras layer owning the learned index logits and gap scales is
 """
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import check_int, check_shape
+from tfp_flows.surjections.base import check_inner, check_int, check_shape
 from tfp_flows.surjections.max import MaxDistribution
 
 tfd, tfb = tfp.distributions, tfp.bijectors
@@ -69,6 +69,7 @@ def max_pool_distribution(inner, logits, scale, image_shape, pool_size, gap="hal
     ValueError: for an indivisible image shape (see `check_pooling`), or an
       inner event shape other than `[H/k, W/k, C]`.
   """
+  check_inner("max_pool_distribution", inner)
   (height, width, channels), k = check_pooling(image_shape, pool_size)
   expected = [height // k, width // k, channels]
   if inner.event_shape.as_list() != expected:

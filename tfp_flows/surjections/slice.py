@@ -5,7 +5,7 @@ The Keras layer owning its learned parts is `tfp_flows.layers.Slice`
 """
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_int
+from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_inner, check_int
 
 
 class SliceDistribution(SurjectiveDistribution):
@@ -32,6 +32,7 @@ class SliceDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, decoder, event_size, name="slice_surjection"):
     parameters = dict(locals())
+    check_inner("SliceDistribution", inner)
     event_size = check_int("SliceDistribution", "event_size", event_size, minimum=2)
     check_callable("SliceDistribution", "decoder", decoder)
     if inner.event_shape.rank != 1 or not 0 < inner.event_shape[0] < event_size:
