@@ -91,7 +91,8 @@ CASES = [
     SurjectionCase("maxpool", ("max_pool_distribution", "blocks_to_image", "MaxPool2D"),
                    normal([1, 1, 1]), points([6, 2, 2, 1]),
                    layer=lambda dtype: layers.MaxPool2D((2, 2, 1), dtype=dtype),
-                   proposal=lambda: tfd.Sample(tfd.StudentT(np.float64(3), -0.3, 1.0), [2, 2, 1])),
+                   proposal=lambda: tfd.Sample(tfd.StudentT(np.float64(3), -0.3, 1.0),
+                                               [2, 2, 1])),
     SurjectionCase("slice", ("SliceDistribution", "Slice", "ConditionalLocScale"), normal([1]),
                    points([6, 2]), context_size=2, grid=(12.0, 300),
                    layer=lambda dtype: layers.Slice(2, 1, context_size=2, hidden=(8,),
@@ -109,7 +110,7 @@ CASES = [
                    lambda: CELLS, scale=0.1, log_likelihood=cell_log_probability,
                    layer=lambda dtype: layers.VariationalDequantization(2, num_bits=2, hidden=(8,),
                                                                         dtype=dtype)),
-    SurjectionCase("vae", ("VAEDistribution", "VAE"), normal([1]), points([3, 2]), scale=0.1,
+    SurjectionCase("vae", ("VAEDistribution", "VAE"), normal([1]), points([3, 2]),
                    layer=lambda dtype: layers.VAE(
                        layers.ConditionalLocScale(1, 2, hidden=(8,), dtype=dtype),
                        layers.ConditionalLocScale(2, 1, hidden=(8,), dtype=dtype), (2,),
