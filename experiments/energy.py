@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from experiments import runner
 from tfp_flows import layers, targets
+from tfp_flows.models import FlowVI
 
 BOX = 4.0
 PRESETS = {
@@ -62,62 +63,11 @@ def build_flow(name):
   return layers.Flow(steps, event_size=2)
 
 
-class ReverseKL(keras.Model):
-  """Fits `flow` to `exp(-U)` by the annealed reverse KL; `fit` needs only a dummy dataset.
-
-  Each train step draws `batch_size` base samples (seeded `SeedGenerator`),
-  pushes them forward (no inverse needed) and minimises
-  `mean(log q(z) + beta_t U(z))`. Metrics: `loss` (annealed) and
-  `free_energy` = `mean(log q + U)` = KL(q || p) - log Z, nats.
-
-  Args:
-    flow: a `tfp_flows.layers.Flow` on 2-D events.
-    energy: a target energy such as `tfp_flows.targets.U1`.
-    anneal_steps: iterations until beta reaches 1.
-    batch_size: samples per step.
-    seed: integer seed of the sampling.
-  """
-
-  def __init__(self, flow, energy, anneal_steps, batch_size, seed=0, **kwargs):
-    super().__init__(**kwargs)
-    self.flow, self.energy = flow, energy
-    self.anneal_steps, self.batch_size = float(anneal_steps), int(batch_size)
-    self.seed_generator = keras.random.SeedGenerator(seed)
-    self.loss_tracker = keras.metrics.Mean(name="loss")
-    self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
-    self.built = True
-
-  @property
-  def metrics(self):
-    return [self.loss_tracker, self.free_energy_tracker]
-
-  @tf.autograph.experimental.do_not_convert
-  def sample_and_log_prob(self, n):
-    """`n` samples of q `[n, 2]` and `log q` `[n]` by the forward pass."""
-    dist = self.flow.distribution()
-    z = keras.random.normal((n, 2), seed=self.seed_generator, dtype=self.flow.compute_dtype)
-    x = dist.bijector.forward(z)
-    return x, dist.distribution.log_prob(z) - dist.bijector.forward_log_det_jacobian(z, 1)
-
-  def train_step(self, data):
-    step = tf.cast(self.optimizer.iterations, self.flow.compute_dtype)
-    beta = tf.minimum(1.0, 0.01 + step / self.anneal_steps)
-    with tf.GradientTape() as tape:
-      x, log_q = self.sample_and_log_prob(self.batch_size)
-      energy = self.energy(x)
-      loss = tf.reduce_mean(log_q + beta * energy)
-    grads = tape.gradient(loss, self.trainable_variables)
-    self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-    self.loss_tracker.update_state(loss)
-    self.free_energy_tracker.update_state(tf.reduce_mean(log_q + energy))
-    return {m.name: m.result() for m in self.metrics}
-
-
 def evaluate(model, log_z, samples, chunk=10000):
   """Monte Carlo KL(q || p) from `samples` draws of q, in chunks of `chunk`.
 
   Args:
-    model: a trained `ReverseKL`.
+    model: a trained `tfp_flows.models.FlowVI`.
     log_z: log-normaliser of the model's energy, nats.
     samples: number of draws.
     chunk: draws per forward pass.
@@ -170,7 +120,7 @@ def train_one(model_name, target, preset, seed=0, verbose=0, callbacks=()):
   """
   keras.utils.set_random_seed(seed)
   flow = build_flow(model_name)
-  model = ReverseKL(flow, ENERGIES[target], preset["anneal_steps"],
+  model = FlowVI(flow, ENERGIES[target], preset["anneal_steps"],
                     preset["batch_size"], seed=seed)
   model.compile(optimizer=keras.optimizers.Adam(preset["learning_rate"]))
   epochs = 20

@@ -21,7 +21,8 @@ import tensorflow_probability as tfp
 
 from tfp_flows import layers
 from tfp_flows.datasets.toy2d import NUM_LABELS
-from tfp_flows.surjections import Abs, Augment, Max, Slice
+from tfp_flows.layers import Abs, Augment, Max, Slice
+from tfp_flows.models import SurVAEFlow
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 UNCONDITIONAL = (
@@ -111,24 +112,17 @@ class ToyModel(keras.Model):
       "max": [Max(2)],
     }
     self.surjections = surjections.get(kind, [] if self.abs is None else [self.abs])
-    self.split = {"abs_middle": 2 * (n // 2), "bottleneck": 2 * n, "max": 4 * n}.get(kind, 0)
+    split = {"abs_middle": 2 * (n // 2), "bottleneck": 2 * n, "max": 4 * n}.get(kind, 0)
+    lower, upper = self.flow[:split], self.flow[split:]
+    fixed = [tfb.Softplus()] if self.abs is not None else []
+    self.survae = SurVAEFlow(lower + self.surjections[::-1] + fixed + upper,
+                             latent_shape=(self.latent_size,) if upper else (),
+                             context_size=context)
     self.built = True
 
   def distribution(self, context=None):
     """The model's `tfd.Distribution` over 2-D x (given a one-hot context `[batch, W]`)."""
-    lower, upper = self.flow[: self.split], self.flow[self.split :]
-    if upper:
-      bijector = layers.chain(upper, context)
-      if self.abs is not None:
-        bijector = tfb.Chain([tfb.Softplus(), bijector])
-      dist = tfd.TransformedDistribution(
-        tfd.Sample(tfd.Normal(0.0, 1.0), self.latent_size), bijector
-      )
-    else:
-      dist = tfd.Normal(0.0, 1.0)  # under Max: a 1-D latent
-    for layer in self.surjections:  # latent side first
-      dist = layer.distribution(dist, context if getattr(layer, "context_size", None) else None)
-    return tfd.TransformedDistribution(dist, layers.chain(lower, context)) if lower else dist
+    return self.survae.distribution(context)
 
   def call(self, inputs):
     x, context = inputs if self.conditional else (inputs, None)

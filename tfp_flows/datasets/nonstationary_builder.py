@@ -114,3 +114,28 @@ def make_builder(config="study", seed=1, data_dir=None):
   if seed in _PREDEFINED_SEEDS:
     builder_config = builder_config.name
   return NonstationarySources(config=builder_config, data_dir=data_dir)
+
+
+def load_nonstationary(config="study", seed=1, data_dir=None):
+  """Prepares (if needed) and loads the tfds `nonstationary_sources` dataset.
+
+  See `NonstationarySources`. `tfp_flows.datasets.load_nonstationary` imports
+  this module (and TensorFlow Datasets) on first use.
+
+  Args:
+    config: "study" (L=1000, M=40, n=5, 3 layers) or "visual" (L=1000, M=5,
+      n=2, 3 layers); see `SETTINGS`.
+    seed: Generator seed (int in [0, 2**32 - 1]); seeds 1..100 are predefined
+      configs ``<config>_seed<seed>``, others are built as custom configs.
+    data_dir: tfds data directory (None: the tfds default).
+
+  Returns:
+    `tf.data.Dataset` of the "train" split, in generation order, with
+    elements ``{"x": [dim], "s": [dim], "u": [n_segments]}`` float32.
+
+  Raises:
+    ValueError: For an unknown `config` or a bad `seed`.
+  """
+  builder = make_builder(config, seed, data_dir=data_dir)
+  builder.download_and_prepare()
+  return builder.as_dataset(split="train", shuffle_files=False)

@@ -1,4 +1,4 @@
-"""Keras 3 layers: trainable networks and flow steps that return TFP objects."""
+"""Keras 3 layers: trainable networks, flow steps and surjection layers (`layers/surjections/`) that return TFP objects."""
 from tfp_flows.layers.dense import Dense
 from tfp_flows.layers.made import MADE
 from tfp_flows.layers.mlp import MLP
@@ -19,3 +19,6 @@ from tfp_flows.layers.additive_coupling import AdditiveCoupling
 from tfp_flows.layers.scaling import Scaling
 from tfp_flows.layers.weight_norm import WeightNorm
 from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
+from tfp_flows.layers.surjections import (
+    VAE, Abs, Augment, ConditionalLocScale, Max, MaxPool2D, Slice, UniformDequantization,
+    VariationalDequantization)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from tfp_flows.surjections.base import is_exact
@@ -41,8 +42,12 @@ def log_likelihood(dist, x, num_samples=1000, chunk_size=100):
     `[batch]` tensor in nats.
 
   Raises:
+    TypeError: if `num_samples` or `chunk_size` is not an integer.
     ValueError: if `num_samples` or `chunk_size` < 1.
   """
+  for name, value in (("num_samples", num_samples), ("chunk_size", chunk_size)):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+      raise TypeError(f"log_likelihood: {name} must be an integer >= 1, got {value!r}.")
   if num_samples < 1 or chunk_size < 1:
     raise ValueError(
       f"num_samples and chunk_size must be >= 1, got {num_samples} and {chunk_size}."
@@ -84,11 +89,41 @@ def bits_per_dim(nats, num_dims, num_bits=None):
 
   Args:
     nats: log-likelihood(s) in nats, any shape.
-    num_dims: D, dimensions per example.
-    num_bits: optional bits per value of dequantized data scaled to [0, 1).
+    num_dims: D, dimensions per example: a positive integer, or an example's
+      shape (e.g. `(28, 28)` or `(28, 28, 1)`), whose product is taken.
+    num_bits: optional bits per value of dequantized data scaled to [0, 1),
+      a positive integer.
 
   Returns:
     Bits per dimension, same shape as `nats` (lower is better).
+
+  Raises:
+    TypeError: if `num_dims` is neither an integer nor a sequence of
+      integers, or `num_bits` is not an integer.
+    ValueError: if `num_dims` (or an entry of the shape) or `num_bits` is <= 0.
   """
+  num_dims = _dimensions(num_dims)
+  if num_bits is not None and (isinstance(num_bits, bool)
+                               or not isinstance(num_bits, (int, np.integer))):
+    raise TypeError(f"bits_per_dim: num_bits must be None or a positive integer, got "
+                    f"{num_bits!r}.")
+  if num_bits is not None and num_bits <= 0:
+    raise ValueError(f"bits_per_dim: num_bits must be a positive integer, got {num_bits}.")
   bpd = -tf.convert_to_tensor(nats) / (num_dims * math.log(2.0))
   return bpd if num_bits is None else bpd + num_bits
+
+
+def _dimensions(num_dims):
+  """D as a positive int, from an int or a shape (the product of its entries)."""
+  is_int = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+  if is_int(num_dims):
+    shape = (num_dims,)
+  elif isinstance(num_dims, (tuple, list, tf.TensorShape)) and all(is_int(v) for v in num_dims):
+    shape = tuple(num_dims)
+  else:
+    raise TypeError(f"bits_per_dim: num_dims must be a positive integer or a shape of positive "
+                    f"integers such as (28, 28), got {num_dims!r}.")
+  if not shape or any(v <= 0 for v in shape):
+    raise ValueError(f"bits_per_dim: num_dims must be positive (a shape: positive entries), "
+                     f"got {num_dims!r}.")
+  return int(np.prod(shape))

@@ -1,6 +1,6 @@
 """Bernoulli VAEs with flow posteriors, built on the SurVAE `VAE` layer.
 
-A model here is `tfp_flows.surjections.VAE` (encoder q(z | x), decoder
+A model here is `tfp_flows.layers.VAE` (encoder q(z | x), decoder
 p(x | z)) over a standard-normal prior p(z) (Kingma & Welling 2014,
 arXiv:1312.6114). The posterior is a diagonal Gaussian pushed through flow
 steps that see a context h(x) from the encoder: planar or NICE steps
@@ -17,7 +17,7 @@ import tensorflow_probability as tfp
 from tfp_flows.layers.flow import chain
 from tfp_flows.metrics.likelihood import log_likelihood
 from tfp_flows.surjections.base import check
-from tfp_flows.surjections.vae import VAE
+from tfp_flows.layers.surjections.vae import VAE
 
 tfd = tfp.distributions
 

@@ -61,6 +61,77 @@ def check(ok, message):
   tf.debugging.Assert(tf.reduce_all(ok), [message])
 
 
+def check_int(owner, name, value, minimum=1):
+  """A constructor argument as a Python int, checked before any work.
+
+  Args:
+    owner: class or function name, for the message.
+    name: the argument's name.
+    value: the value given (a Python or NumPy integer; bools are rejected).
+    minimum: the smallest allowed value.
+
+  Returns:
+    `int(value)`.
+
+  Raises:
+    TypeError: if `value` is not an integer.
+    ValueError: if `value < minimum`.
+  """
+  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    raise TypeError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r} "
+                    f"of type {type(value).__name__}.")
+  if value < minimum:
+    raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value}.")
+  return int(value)
+
+
+def check_shape(owner, name, value):
+  """A static shape argument as a tuple of ints >= 1.
+
+  Raises:
+    TypeError: if `value` is not a sequence of integers.
+    ValueError: if an entry is < 1.
+  """
+  if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    raise TypeError(f"{owner}: {name} must be a sequence of integers >= 1, got {value!r}.")
+  return tuple(check_int(owner, f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+def check_callable(owner, name, value):
+  """Raises TypeError naming `name` unless `value` is callable; returns it."""
+  if not callable(value):
+    raise TypeError(f"{owner}: {name} must be a callable returning a tfd.Distribution, "
+                    f"got {value!r} of type {type(value).__name__}.")
+  return value
+
+
+def check_inner(owner, inner):
+  """Raises TypeError unless `inner` is a `tfd.Distribution`; returns it."""
+  if not isinstance(inner, tfd.Distribution):
+    raise TypeError(f"{owner}: inner must be a tfd.Distribution, got {inner!r} of type "
+                    f"{type(inner).__name__}.")
+  return inner
+
+
+def check_vector_event(owner, inner, what):
+  """Raises ValueError unless `inner` has a vector event `[D]`; returns D.
+
+  Args:
+    owner: class name, for the message.
+    inner: `tfd.Distribution`.
+    what: the requirement, e.g. "a vector event [D] to permute".
+
+  Raises:
+    TypeError: if `inner` is not a `tfd.Distribution`.
+    ValueError: if its event is not a vector.
+  """
+  check_inner(owner, inner)
+  if inner.event_shape.rank != 1:
+    raise ValueError(f"{owner} needs an inner distribution with {what}, got event shape "
+                     f"{inner.event_shape}.")
+  return int(inner.event_shape[0])
+
+
 class SurjectiveDistribution(tfd.Distribution):
   """Bookkeeping shared by all surjection wrappers.
 
@@ -89,13 +160,16 @@ class SurjectiveDistribution(tfd.Distribution):
     name: name of the distribution.
 
   Raises:
-    ValueError: if `inner`'s event shape is not fully known.
+    TypeError: if `inner` is not a `tfd.Distribution`.
+    ValueError: if `inner`'s event shape is not fully known; in `log_prob`,
+      if the trailing axes of x do not match `event_shape`.
   """
 
   layer_is_exact = True
 
   def __init__(self, inner, event_shape, reparameterized=True, validate_args=False,
                parameters=None, name=None):
+    check_inner(type(self).__name__, inner)
     if not inner.event_shape.is_fully_defined():
       raise ValueError(f"The inner distribution needs a static event shape, got "
                        f"{inner.event_shape}.")
@@ -134,9 +208,20 @@ class SurjectiveDistribution(tfd.Distribution):
   def _batch_shape_tensor(self):
     return self._inner.batch_shape_tensor()
 
+  def _check_x(self, x):
+    """Raises ValueError when the static trailing axes of x are not `event_shape`."""
+    event, shape = self._x_event_shape, x.shape
+    if shape.rank is None:
+      return
+    if shape.rank < event.rank or not shape[shape.rank - event.rank:].is_compatible_with(event):
+      raise ValueError(f"{type(self).__name__}.log_prob: x has shape {shape}, expected "
+                       f"[..., {', '.join(map(str, event.as_list()))}] (event shape {event}).")
+
   def _log_prob(self, x, seed=None):
     layer_seed, inner_seed = tfp.random.split_seed(seed, n=2)
-    z, contribution = self._inference(tf.convert_to_tensor(x, self.dtype), layer_seed)
+    x = tf.convert_to_tensor(x, self.dtype)
+    self._check_x(x)
+    z, contribution = self._inference(x, layer_seed)
     if isinstance(self._inner, SurjectiveDistribution):
       return self._inner.log_prob(z, seed=inner_seed) + contribution
     return self._inner.log_prob(z) + contribution

@@ -1,12 +1,14 @@
-"""Uniform and variational dequantization (SurVAE Sec. 4.1, "Dequantization"; Flow++)."""
+"""Uniform and variational dequantization (SurVAE Sec. 4.1, "Dequantization"; Flow++).
+
+The Keras layers are `tfp_flows.layers.UniformDequantization` and
+`tfp_flows.layers.VariationalDequantization` (`tfp_flows/layers/surjections/`).
+"""
 import math
 
-import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check
-from tfp_flows.surjections.conditional import ConditionalLocScale
+from tfp_flows.surjections.base import SurjectiveDistribution, check, check_callable, check_inner, check_int
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 
@@ -30,18 +32,26 @@ class DequantizationDistribution(SurjectiveDistribution):
     num_bits: bits per value; x takes values in {0, ..., 2^bits - 1}.
     noise: optional callable `x -> tfd.Distribution` over u in (0, 1)^D with the
       event shape of x (variational dequantization); None for uniform noise.
+      u and log q(u | x) are drawn together (`experimental_sample_and_log_prob`),
+      so a flow noise is evaluated at its own draw and never inverted.
     name: name of the distribution.
 
   Raises:
-    ValueError: eagerly, when `log_prob` gets non-integer or out-of-range x
-      (inside `tf.function`, tf.errors.InvalidArgumentError at run time).
+    TypeError: if `num_bits` is not an integer or `noise` neither None nor callable.
+    ValueError: if `num_bits < 1`; eagerly, when `log_prob` gets non-integer
+      or out-of-range x (inside `tf.function`, tf.errors.InvalidArgumentError
+      at run time).
   """
 
   layer_is_exact = False
 
   def __init__(self, inner, num_bits=8, noise=None, name="dequantization"):
     parameters = dict(locals())
-    self._bins, self._noise = 2 ** int(num_bits), noise
+    check_inner("DequantizationDistribution", inner)
+    num_bits = check_int("DequantizationDistribution", "num_bits", num_bits)
+    if noise is not None:
+      check_callable("DequantizationDistribution", "noise", noise)
+    self._bins, self._noise = 2 ** num_bits, noise
     super().__init__(inner, inner.event_shape, reparameterized=False,
                      parameters=parameters, name=name)
 
@@ -56,76 +66,8 @@ class DequantizationDistribution(SurjectiveDistribution):
     if self._noise is None:
       u = tf.random.stateless_uniform(tf.shape(x), seed, dtype=x.dtype)
       return (x + u) / self._bins, log_p
-    q = self._noise(x)
-    u = tf.cast(q.sample(seed=seed), x.dtype)
-    return (x + u) / self._bins, log_p - q.log_prob(u)
+    u, log_q = self._noise(x).experimental_sample_and_log_prob(seed=seed)
+    return (x + tf.cast(u, x.dtype)) / self._bins, log_p - tf.cast(log_q, x.dtype)
 
   def _generate(self, z, seed):
     return tf.clip_by_value(tf.floor(z * self._bins), 0, self._bins - 1)
-
-
-@keras.saving.register_keras_serializable(package="tfp_flows")
-class UniformDequantization(keras.layers.Layer):
-  """Layer form (no variables) of uniform dequantization, for stacking like the learned layers.
-
-  Args:
-    num_bits: bits per value.
-    **kwargs: passed to `keras.layers.Layer`.
-  """
-
-  def __init__(self, num_bits=8, **kwargs):
-    super().__init__(**kwargs)
-    self.num_bits = int(num_bits)
-    self.built = True
-
-  def distribution(self, inner, context=None):
-    """`DequantizationDistribution` with uniform noise; `context` is accepted and ignored."""
-    return DequantizationDistribution(inner, self.num_bits)
-
-  def get_config(self):
-    return {**super().get_config(), "num_bits": self.num_bits}
-
-
-@keras.saving.register_keras_serializable(package="tfp_flows")
-class VariationalDequantization(keras.layers.Layer):
-  """Learned dequantization noise q(u | x, context): a conditional logistic pushed through a sigmoid.
-
-  The noise flow is `u = sigmoid(loc(x) + scale(x) * eps)`, eps ~ Logistic(0, 1),
-  its location and scale an MLP of the centred input `2 x / (K - 1) - 1` (and
-  the context): a one-step conditional flow onto (0, 1)^D (a simplification
-  of Flow++'s coupling flow; Ho et al. 2019, Sec. 3.1). With loc = 0 and
-  scale = 1 it is exactly uniform dequantization, and its density stays
-  positive at the cell edges, unlike a sigmoid of a Gaussian, whose
-  importance weights have infinite variance there.
-
-  Args:
-    event_size: D (x is `[..., D]`).
-    num_bits: bits per value.
-    context_size: C of the context the noise MLP sees, or None.
-    hidden: hidden widths of the noise MLP.
-    **kwargs: passed to `keras.layers.Layer`.
-  """
-
-  def __init__(self, event_size, num_bits=8, context_size=None, hidden=(64,), **kwargs):
-    super().__init__(**kwargs)
-    self.event_size, self.num_bits, self.hidden = int(event_size), int(num_bits), tuple(hidden)
-    self.context_size = context_size
-    self.noise_net = ConditionalLocScale(self.event_size, self.event_size, context_size,
-                                         hidden, family="logistic", dtype=self.dtype_policy)
-    self.built = True
-
-  def noise(self, x, context=None):
-    """q(u | x, context) as a `tfd.TransformedDistribution` over (0, 1)^D."""
-    centred = 2.0 * x / (2 ** self.num_bits - 1) - 1.0
-    return tfd.TransformedDistribution(
-        self.noise_net.distribution(centred, context=context), tfb.Sigmoid())
-
-  def distribution(self, inner, context=None):
-    """`DequantizationDistribution` with the learned noise, on `inner` over [0, 1)^D."""
-    return DequantizationDistribution(inner, self.num_bits,
-                                      noise=lambda x: self.noise(x, context))
-
-  def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "num_bits": self.num_bits, "context_size": self.context_size,
-            "hidden": self.hidden}

@@ -1,9 +1,13 @@
-"""Max surjection x -> max(x) over the last axis (SurVAE Sec. 4.1, "Max")."""
-import keras
+"""Max surjection x -> max(x) over the last axis (SurVAE Sec. 4.1, "Max").
+
+The Keras layer owning its learned parts is `tfp_flows.layers.Max`
+(`tfp_flows/layers/surjections/max.py`).
+"""
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd = tfp.distributions
 
@@ -50,15 +54,30 @@ class MaxDistribution(SurjectiveDistribution):
     name: name of the distribution.
 
   Raises:
-    ValueError: for an unknown `gap`, or logits whose last axis is unknown.
+    ValueError: for an unknown `gap`, logits whose last axis D is unknown or
+      < 2, logits or scale that do not broadcast to `[batch..., *inner.event_shape,
+      D]`, or a known scale that is not positive.
   """
 
   def __init__(self, inner, logits, scale, gap="half_normal", name="max_surjection"):
     parameters = dict(locals())
+    check_inner("MaxDistribution", inner)
     self._logits = tf.convert_to_tensor(logits, inner.dtype)
     self._scale = tf.convert_to_tensor(scale, inner.dtype)
-    if self._logits.shape.rank == 0 or self._logits.shape[-1] is None:
-      raise ValueError(f"logits need a static last axis D, got shape {self._logits.shape}.")
+    if (self._logits.shape.rank in (None, 0) or self._logits.shape[-1] is None
+        or self._logits.shape[-1] < 2):
+      raise ValueError(f"MaxDistribution: logits need a static last axis D >= 2, got shape "
+                       f"{self._logits.shape}.")
+    full = inner.batch_shape + inner.event_shape + [self._logits.shape[-1]]
+    for arg, value in (("logits", self._logits), ("scale", self._scale)):
+      try:
+        tf.broadcast_static_shape(value.shape, full)
+      except ValueError:
+        raise ValueError(f"MaxDistribution: {arg} of shape {value.shape} does not broadcast "
+                         f"to [batch..., *inner.event_shape, D] = {full}.") from None
+    known = tf.get_static_value(self._scale)
+    if known is not None and not np.all(known > 0):
+      raise ValueError(f"MaxDistribution: scale must be positive, got {known}.")
     self._gap = gap
     gap_distribution(gap, self._scale)
     super().__init__(inner, inner.event_shape + [self._logits.shape[-1]],
@@ -82,40 +101,3 @@ class MaxDistribution(SurjectiveDistribution):
     is_max = _one_hot(tf.argmax(self._logits + gumbel, axis=-1), self.event_shape[-1])
     gap = gap_distribution(self._gap, tf.broadcast_to(self._scale, shape))
     return tf.where(is_max, z[..., None], z[..., None] - gap.sample(seed=gap_seed))
-
-
-@keras.saving.register_keras_serializable(package="tfp_flows")
-class Max(keras.layers.Layer):
-  """Keras layer owning the index logits and log gap scales of a `MaxDistribution`.
-
-  Args:
-    event_size: D, the size of the reduced last axis.
-    gap: `"half_normal"` or `"exponential"`.
-    **kwargs: passed to `keras.layers.Layer`.
-
-  Raises:
-    ValueError: for `event_size < 2` or an unknown `gap`.
-  """
-
-  def __init__(self, event_size, gap="half_normal", **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 2:
-      raise ValueError(f"Max needs event_size >= 2, got {event_size}.")
-    gap_distribution(gap, 1.0)
-    self.event_size, self.gap = int(event_size), gap
-    self.logits = self.add_weight(name="logits", shape=(self.event_size,),
-                                  initializer="zeros")
-    self.log_scale = self.add_weight(name="log_scale", shape=(self.event_size,),
-                                     initializer="zeros")
-    self.built = True
-
-  def distribution(self, inner, context=None):
-    """`MaxDistribution` on `inner` (event `[]` for x `[D]`); `context` is accepted and ignored."""
-    return MaxDistribution(inner, self.logits, tf.exp(self.log_scale), gap=self.gap)
-
-  def call(self, x):
-    """Data -> latent: returns `max(x)` over the last axis."""
-    return tf.reduce_max(x, axis=-1)
-
-  def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size, "gap": self.gap}

@@ -1,7 +1,7 @@
 """Stochastic permutation layer (SurVAE Sec. 4.1, "StochasticPermutation"), and TFP's bijective alternatives."""
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.base import SurjectiveDistribution, check_vector_event
 
 
 def random_permutation(v, seed):
@@ -31,12 +31,17 @@ class StochasticPermutationDistribution(SurjectiveDistribution):
   Args:
     inner: `tfd.Distribution` with event `[D]`.
     name: name of the distribution.
+
+  Raises:
+    ValueError: if `inner`'s event is not a vector `[D]`; in `log_prob`, for x
+      whose last axis is not D.
   """
 
   layer_is_exact = False
 
   def __init__(self, inner, name="stochastic_permutation"):
     parameters = dict(locals())
+    check_vector_event("StochasticPermutationDistribution", inner, "a vector event [D] to permute")
     super().__init__(inner, inner.event_shape, parameters=parameters, name=name)
 
   def _inference(self, x, seed):

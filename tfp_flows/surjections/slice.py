@@ -1,9 +1,11 @@
-"""Slice surjection: keep the first part of x, a learned decoder for the rest (SurVAE Sec. 4.1, "Slice")."""
-import keras
+"""Slice surjection: keep the first part of x, a learned decoder for the rest (SurVAE Sec. 4.1, "Slice").
+
+The Keras layer owning its learned parts is `tfp_flows.layers.Slice`
+(`tfp_flows/layers/surjections/slice.py`).
+"""
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution
-from tfp_flows.surjections.conditional import ConditionalLocScale
+from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_inner, check_int
 
 
 class SliceDistribution(SurjectiveDistribution):
@@ -23,12 +25,16 @@ class SliceDistribution(SurjectiveDistribution):
     name: name of the distribution.
 
   Raises:
-    ValueError: if `inner`'s event is not a vector of size d < D.
+    TypeError: if `decoder` is not callable or `event_size` not an integer.
+    ValueError: if `event_size < 2` or `inner`'s event is not a vector of size d < D;
+      in `log_prob`, for x whose last axis is not D.
   """
 
   def __init__(self, inner, decoder, event_size, name="slice_surjection"):
     parameters = dict(locals())
-    event_size = int(event_size)
+    check_inner("SliceDistribution", inner)
+    event_size = check_int("SliceDistribution", "event_size", event_size, minimum=2)
+    check_callable("SliceDistribution", "decoder", decoder)
     if inner.event_shape.rank != 1 or not 0 < inner.event_shape[0] < event_size:
       raise ValueError(f"Slice keeps the first d of D = {event_size} entries and needs "
                        f"an inner event shape [d] with 0 < d < D, got {inner.event_shape}.")
@@ -42,45 +48,3 @@ class SliceDistribution(SurjectiveDistribution):
 
   def _generate(self, z, seed):
     return tf.concat([z, tf.cast(self._decoder(z).sample(seed=seed), z.dtype)], axis=-1)
-
-
-@keras.saving.register_keras_serializable(package="tfp_flows")
-class Slice(keras.layers.Layer):
-  """Keras layer owning the Gaussian decoder p(x2 | z, context) of a `SliceDistribution`.
-
-  Args:
-    event_size: D, the size of x.
-    keep: d, how many leading entries are kept as z.
-    context_size: C of the context the decoder sees, or None.
-    hidden: hidden widths of the decoder MLP.
-    activation: decoder activation.
-    **kwargs: passed to `keras.layers.Layer`.
-
-  Raises:
-    ValueError: unless 0 < keep < event_size.
-  """
-
-  def __init__(self, event_size, keep, context_size=None, hidden=(64,), activation="relu",
-               **kwargs):
-    super().__init__(**kwargs)
-    if not 0 < int(keep) < int(event_size):
-      raise ValueError(f"Slice: keep = {keep} must satisfy 0 < keep < event_size = "
-                       f"{event_size} (a slice larger than the input).")
-    self.event_size, self.keep = int(event_size), int(keep)
-    self.context_size, self.hidden, self.activation = context_size, tuple(hidden), activation
-    self.decoder = ConditionalLocScale(self.event_size - self.keep, self.keep, context_size,
-                                       hidden, activation, dtype=self.dtype_policy)
-    self.built = True
-
-  def distribution(self, inner, context=None):
-    """`SliceDistribution` on `inner` (event `[keep]`); the decoder also sees `context [..., C]`."""
-    return SliceDistribution(
-        inner, lambda z: self.decoder.distribution(z, context=context), self.event_size)
-
-  def call(self, x):
-    """Data -> latent: returns `x[..., :keep]`."""
-    return x[..., :self.keep]
-
-  def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size, "keep": self.keep,
-            "context_size": self.context_size, "hidden": self.hidden, "activation": self.activation}

@@ -3,7 +3,7 @@ import math
 
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check
+from tfp_flows.surjections.base import SurjectiveDistribution, check, check_vector_event
 from tfp_flows.surjections.permutation import random_permutation
 
 
@@ -27,12 +27,15 @@ class SortDistribution(SurjectiveDistribution):
     name: name of the distribution.
 
   Raises:
+    ValueError: if `inner`'s event is not a vector `[D]`; in `log_prob`, for x
+      whose last axis is not D.
     ValueError / InvalidArgumentError: with `validate_args`, when `sample`
       draws an unsorted z.
   """
 
   def __init__(self, inner, validate_args=False, name="sort_surjection"):
     parameters = dict(locals())
+    check_vector_event("SortDistribution", inner, "a vector event [D] to sort")
     super().__init__(inner, inner.event_shape, validate_args=validate_args,
                      parameters=parameters, name=name)
 

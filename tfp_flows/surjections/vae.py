@@ -1,9 +1,13 @@
-"""A VAE as a stochastic SurVAE layer: encoder q(z | x), decoder p(x | z) (SurVAE Sec. 2.2)."""
+"""A VAE as a stochastic SurVAE layer: encoder q(z | x), decoder p(x | z) (SurVAE Sec. 2.2).
 
-import keras
+The Keras layer owning the encoder and decoder is `tfp_flows.layers.VAE`
+(`tfp_flows/layers/surjections/vae.py`).
+"""
+
 import tensorflow as tf
+import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_shape
 
 
 class VAEDistribution(SurjectiveDistribution):
@@ -25,12 +29,20 @@ class VAEDistribution(SurjectiveDistribution):
     decoder: callable `z -> tfd.Distribution` over x.
     event_shape: static event shape of x.
     name: name of the distribution.
+
+  Raises:
+    TypeError: if `encoder` or `decoder` is not callable, or `event_shape` is
+      not a sequence of integers.
+    ValueError: if an entry of `event_shape` is < 1.
   """
 
   layer_is_exact = False
 
   def __init__(self, inner, encoder, decoder, event_shape, name="vae"):
     parameters = dict(locals())
+    check_callable("VAEDistribution", "encoder", encoder)
+    check_callable("VAEDistribution", "decoder", decoder)
+    event_shape = check_shape("VAEDistribution", "event_shape", event_shape)
     self._encoder, self._decoder = encoder, decoder
     super().__init__(inner, event_shape, parameters=parameters, name=name)
 
@@ -50,61 +62,24 @@ class VAEDistribution(SurjectiveDistribution):
   def reconstruction_and_kl(self, x, seed=None):
     """The two one-sample terms of the ELBO, from one draw z ~ q(z | x).
 
-    `log_prob(x)` (with the same z) equals `reconstruction - kl`.
+    With a seed, the draw is the one `log_prob(x, seed=seed)` makes, so
+    `reconstruction - kl` equals `log_prob(x, seed=seed)`. Without a seed each
+    call (of this method or of `log_prob`) draws a fresh z, so the two agree
+    only in expectation.
 
     Args:
       x: `[batch, *event_shape]` data.
-      seed: optional seed of the posterior draw.
+      seed: optional stateless seed of the posterior draw.
 
     Returns:
       `(log p(x | z), log q(z | x) - log p(z))`, each `[batch]` in nats; the
       second is the one-sample estimate of KL(q(z | x) || p(z)).
     """
     x = tf.convert_to_tensor(x, self.dtype)
+    if seed is not None:  # the layer's share of the seed, as in `log_prob`
+      seed = tfp.random.split_seed(seed, n=2)[0]
     z, log_q = self._posterior_sample(x, seed)
     return self._decoder(z).log_prob(x), log_q - self.inner.log_prob(z)
 
   def _generate(self, z, seed):
     return tf.cast(self._decoder(z).sample(seed=seed), z.dtype)
-
-
-@keras.saving.register_keras_serializable(package="tfp_flows")
-class VAE(keras.layers.Layer):
-  """Keras layer owning a VAE's encoder and decoder layers.
-
-  The encoder and decoder are Keras layers with a method
-  `distribution(inputs, context=None) -> tfd.Distribution` (e.g.
-  `ConditionalLocScale`); both see the context.
-
-  Args:
-    encoder: layer giving q(z | x, context).
-    decoder: layer giving p(x | z, context).
-    event_shape: event shape of x, e.g. `(784,)`.
-    **kwargs: passed to `keras.layers.Layer`.
-  """
-
-  def __init__(self, encoder, decoder, event_shape, **kwargs):
-    super().__init__(**kwargs)
-    if isinstance(encoder, dict):
-      encoder = keras.saving.deserialize_keras_object(encoder)
-    if isinstance(decoder, dict):
-      decoder = keras.saving.deserialize_keras_object(decoder)
-    self.encoder, self.decoder = encoder, decoder
-    self.x_event_shape = tuple(int(s) for s in event_shape)
-
-  def distribution(self, inner, context=None):
-    """`VAEDistribution` with prior `inner`."""
-    return VAEDistribution(
-      inner,
-      lambda x: self.encoder.distribution(x, context=context),
-      lambda z: self.decoder.distribution(z, context=context),
-      self.x_event_shape,
-    )
-
-  def get_config(self):
-    return {
-      **super().get_config(),
-      "event_shape": self.x_event_shape,
-      "encoder": keras.saving.serialize_keras_object(self.encoder),
-      "decoder": keras.saving.serialize_keras_object(self.decoder),
-    }

@@ -5,7 +5,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.flow import check_context
 from tfp_flows.layers.mlp import MLP
+from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
+from tfp_flows.surjections.base import check_int
 
 tfd = tfp.distributions
 
@@ -50,26 +53,36 @@ class ConditionalLocScale(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: for an unknown `family`.
+    TypeError: for non-integer sizes or widths, or a non-number `min_scale`.
+    ValueError: for an unknown `family`, a size or width < 1, or a negative
+      `min_scale`; in `call`, for a context that does not fit `context_size`.
   """
 
   def __init__(self, event_size, input_size, context_size=None, hidden=(64,),
                activation="relu", min_scale=1e-3, family="normal", **kwargs):
     super().__init__(**kwargs)
+    owner = "ConditionalLocScale"
     if family not in FAMILIES:
-      raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}.")
+      raise ValueError(f"{owner}: family must be one of {sorted(FAMILIES)}, got {family!r}.")
+    if isinstance(min_scale, bool) or not isinstance(min_scale, (int, float)):
+      raise TypeError(f"{owner}: min_scale must be a number >= 0, got {min_scale!r}.")
+    if min_scale < 0:
+      raise ValueError(f"{owner}: min_scale must be a number >= 0, got {min_scale}.")
     self.family = family
-    self.event_size, self.hidden = int(event_size), tuple(int(h) for h in hidden)
-    self.input_size, self.context_size = int(input_size), context_size
+    self.event_size = check_int(owner, "event_size", event_size)
+    self.hidden = check_hidden(owner, hidden)
+    self.input_size = check_int(owner, "input_size", input_size)
+    self.context_size = check_context_size(owner, context_size)
     self.activation, self.min_scale = activation, float(min_scale)
     self.net = MLP(self.hidden, 2 * self.event_size, activation=activation,
                    dtype=self.dtype_policy)
-    width = self.input_size + (0 if context_size is None else int(context_size))
+    width = self.input_size + (0 if self.context_size is None else self.context_size)
     self.net(tf.zeros((1, width), self.compute_dtype))
     self.built = True
 
   def call(self, inputs, context=None):
     """Raw parameters `[..., 2E]` (means, then pre-softplus scales)."""
+    context = check_context(context, self.context_size, self.name)
     return self.net(with_context(inputs, context))
 
   def distribution(self, inputs, context=None):
