@@ -100,7 +100,7 @@ CASES = [
 ]
 
 # Exported names that are not flow steps or bijectors.
-NON_STEPS = {"layers.Dense", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
+NON_STEPS = {"layers.Dense", "layers.FlowStep", "layers.check_context", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
              "layers.chain",
              "layers.WeightNorm", "layers.ResNetBlock", "layers.ResNetEncoder",
              "layers.ResNetDecoder"}

@@ -43,7 +43,7 @@ def test_context_changes_the_map_and_is_checked():
   assert not np.allclose(step(x, context=c), step(x, context=c + 1.0))
   with pytest.raises(ValueError, match=r"\[\.\.\., 2\].*\(4, 1\)"):
     step(x, context=c[:, :1])
-  with pytest.raises(ValueError, match="width 3"):
+  with pytest.raises(ValueError, match=r"\[\.\.\., 3\], got shape \(4, 2\)"):
     step(tf.zeros([4, 2], tf.float64), context=c)
 
 
