@@ -3,15 +3,21 @@
 Every flow step of `tfp_flows.layers` subclasses `FlowStep` and implements one
 hook, `make_bijector(context, training)`. The public `bijector(context=None,
 training=None)` checks the context (`check_context`) once for every step and
-calls the hook; `call` maps data to latent (the density direction) and is
-written once, here. `layers.flow.chain` relies on this protocol and nothing
-else: every step has `event_size`, `context_size` and `bijector`.
+returns a `StepBijector`, which calls the hook when it is used, so its
+parameters are read from the layer's variables at use (a distribution built
+once trains) and lists those variables (`trainable_variables`) for TFP.
+`call` maps data to latent (the density direction) and is written once,
+here. `layers.flow.chain` relies on this protocol and nothing else: every
+step has `event_size`, `context_size` and `bijector`.
 """
 import math
 import numbers
 
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfb = tfp.bijectors
 
 
 def check_size(name, value, minimum=1, optional=False):
@@ -135,7 +141,10 @@ class FlowStep(keras.layers.Layer):
     raise NotImplementedError(f"{type(self).__name__} must implement make_bijector.")
 
   def bijector(self, context=None, training=None):
-    """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.
+    """The step as a `StepBijector` (forward: latent -> data) for the given context.
+
+    Built once, it stays trainable: the hook runs at each use, reading the
+    layer's current variables, and `trainable_variables` lists them.
 
     Args:
       context: `[..., C]` tensor for a conditional step, else `None`.
@@ -146,7 +155,7 @@ class FlowStep(keras.layers.Layer):
       ValueError: for a missing, unexpected or wrongly sized context.
     """
     context = check_context(context, self.context_size, self.name)
-    return self.make_bijector(context, training)
+    return StepBijector(self, context, training)
 
   def call(self, x, context=None, training=None):
     """Maps data to latent (the density direction, `bijector(context).inverse(x)`).
@@ -164,3 +173,102 @@ class FlowStep(keras.layers.Layer):
     if self.context_size is not None:  # steps that take no context have no such argument
       config["context_size"] = self.context_size
     return config
+
+
+class StepBijector(tfb.Bijector):
+  """The bijector of a `FlowStep`, rebuilt from the layer's variables at each use.
+
+  Every `forward`, `inverse` or log-det call on a new input tensor calls the
+  step's hook `make_bijector(context, training)` and delegates to the
+  bijector it returns. Calls on that input or on the output computed from it
+  (`inverse(x)`, then `inverse_log_det_jacobian(x)` or the forward log-det
+  at `z = inverse(x)`, as `log_prob` through a `tfb.Chain` does) share the
+  build and so its caches: one network pass serves them all, as before. Parameters and their
+  reparameterisations (planar's `u_hat`, radial's `alpha`, LU factors,
+  Householder normalisation, positive scales) are therefore computed at use,
+  the way TFP's bijectors convert `tf.Variable` parameters inside
+  `_forward`/`_inverse`: a `tfd.TransformedDistribution` built once trains
+  under `tf.GradientTape`, `tfp.vi.fit_surrogate_posterior` or
+  `tfp.math.minimize`. `variables` / `trainable_variables` list the step's
+  weights (as `tf.Variable`s), so a chain or distribution lists the union,
+  each once.
+
+  Shapes: inputs `[..., D]` (`[..., K, D]` for stacked steps); log-dets `[...]`
+  for `event_ndims=1` (a constant log-det may broadcast, as TFP's do).
+
+  Args:
+    step: the `FlowStep`.
+    context: the checked context, `None` or `[..., C]`.
+    training: `None`, `True` or `False`, passed to the hook.
+
+  Raises (at use):
+    ValueError: if the input's last dimension is not the step's D, or if the
+      step's variables were replaced (e.g. by weights of another shape) after
+      this bijector was built.
+  """
+
+  def __init__(self, step, context, training):
+    parameters = dict(locals())
+    self._step, self._context, self._training = step, context, training
+    self._weights = tuple(step.weights)
+    self._variables = tuple(w.value for w in self._weights)  # what tf.Module tracking finds
+    self._memo = ((), None)
+    super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
+                     parameters=parameters, name=step.name)
+
+  @classmethod
+  def _parameter_properties(cls, dtype, num_classes=None):
+    return {}
+
+  @property
+  def step(self):
+    """The `FlowStep` this bijector belongs to."""
+    return self._step
+
+  def _check_weights(self):
+    """Raises `ValueError` naming the layer if its weights are no longer those captured."""
+    now = tuple(self._step.weights)
+    if len(now) == len(self._weights) and all(a is b for a, b in zip(now, self._weights)):
+      return
+    was = [f"{w.path} {tuple(w.shape)}" for w in self._weights]
+    new = [f"{w.path} {tuple(w.shape)}" for w in now]
+    raise ValueError(f"the variables of layer {self._step.name} were replaced after its "
+                     f"bijector was built (built with {was}, now {new}); call "
+                     f"{self._step.name}.bijector() again.")
+
+  def _inner(self, x):
+    """The hook's bijector for input `x`: one build per input and the output computed from it."""
+    if x.shape[-1] is not None and x.shape[-1] != self._step.event_size:
+      raise ValueError(f"{self._step.name} expects inputs of shape "
+                       f"[..., {self._step.event_size}], got shape {tuple(x.shape)}.")
+    if not any(t is x for t in self._memo[0]):
+      self._check_weights()
+      self._memo = ((x,), self._step.make_bijector(self._context, self._training))
+    return self._memo[1]
+
+  def _remember(self, y):
+    """Marks `y`, just computed by the current build, as belonging to it (as TFP's cache does)."""
+    self._memo = (self._memo[0] + (y,), self._memo[1])
+    return y
+
+  def _forward(self, z):
+    return self._remember(self._inner(z).forward(z))
+
+  def _inverse(self, x):
+    return self._remember(self._inner(x).inverse(x))
+
+  def _forward_log_det_jacobian(self, z):
+    return self._inner(z).forward_log_det_jacobian(z, event_ndims=1)
+
+  def _inverse_log_det_jacobian(self, x):
+    return self._inner(x).inverse_log_det_jacobian(x, event_ndims=1)
+
+  def _batch_shape(self, x_event_ndims):
+    self._check_weights()
+    inner = self._step.make_bijector(self._context, self._training)
+    return inner.experimental_batch_shape(x_event_ndims=x_event_ndims)
+
+  def _batch_shape_tensor(self, x_event_ndims):
+    self._check_weights()
+    inner = self._step.make_bijector(self._context, self._training)
+    return inner.experimental_batch_shape_tensor(x_event_ndims=x_event_ndims)
