@@ -12,6 +12,7 @@ step has `event_size`, `context_size` and `bijector`.
 """
 import math
 import numbers
+import weakref
 
 import keras
 import tensorflow as tf
@@ -241,15 +242,21 @@ class StepBijector(tfb.Bijector):
     if x.shape[-1] is not None and x.shape[-1] != self._step.event_size:
       raise ValueError(f"{self._step.name} expects inputs of shape "
                        f"[..., {self._step.event_size}], got shape {tuple(x.shape)}.")
-    if not any(t is x for t in self._memo[0]):
+    if not any(ref() is x for ref in self._memo[0]):
       self._check_weights()
-      self._memo = ((x,), self._step.make_bijector(self._context, self._training))
+      self._memo = ((weakref.ref(x),), self._step.make_bijector(self._context, self._training))
     return self._memo[1]
 
   def _remember(self, y):
-    """Marks `y`, just computed by the current build, as belonging to it (as TFP's cache does)."""
-    self._memo = (self._memo[0] + (y,), self._memo[1])
+    """Marks `y`, just computed by the current build, as belonging to it (held weakly, as
+    TFP's cache holds outputs, so the cache can drop both once `y` is gone)."""
+    self._memo = (self._memo[0] + (weakref.ref(y),), self._memo[1])
     return y
+
+  def _get_parameterization(self):
+    # Every instance is distinct: two bijectors of one step must not share TFP's cache, since
+    # the variables may change between their uses.
+    return id(self)
 
   def _forward(self, z):
     return self._remember(self._inner(z).forward(z))
