@@ -7,9 +7,11 @@ calls so TFP's cache cannot answer), fldj = -ildj at matching points, fldj
 against log|det| of the autodiff Jacobian, shapes and dtypes, and that the
 gradient of `-log_prob` reaches every trainable weight: eagerly for batch
 shapes [], [3] and [2, 3], and inside `tf.function` for [2, 3] (all but
-the Jacobian, whose graph is slow to build). `check_saving`
-reloads a Keras model holding the step from `.keras`; `check_density`
-integrates the density of a 1-D or 2-D step on a grid.
+the Jacobian, whose graph is slow to build). `check_built_once` builds
+a step's distribution once, outside the tape, as a TFP user does, and checks
+that it lists exactly the step's variables and trains every one of them.
+`check_saving` reloads a Keras model holding the step from `.keras`;
+`check_density` integrates the density of a 1-D or 2-D step on a grid.
 """
 import dataclasses
 from typing import Any, Callable, Optional
@@ -150,6 +152,35 @@ def check_bijector(case, seed=0):
   _assert_conforms(case, graph(x, c), x, batch_shape, "tf.function", names)
 
 
+def check_built_once(case, seed=0):
+  """A distribution built once from the step lists the step's variables and trains each of them.
+
+  `tfd.TransformedDistribution(base, step.bijector(c))` is built before the
+  tape (as `tfp.vi.fit_surrogate_posterior` and hand-written loops do); its
+  `trainable_variables` must be the step's trainable weights, each once, and
+  the gradient of `-log_prob` must reach each of them, finite and non-zero.
+  The base is anisotropic so rotations (Householder) change the density.
+  """
+  obj = make(case, seed)
+  x, c = _inputs(case, [2, 3], seed)
+  scale = tf.constant(np.linspace(1.0, 2.0, case.event_size), DTYPE)
+  q = tfd.TransformedDistribution(tfd.MultivariateNormalDiag(scale_diag=scale),
+                                  bijector_of(obj, c))
+  listed = q.trainable_variables
+  expected = [w.value for w in obj.trainable_weights]
+  assert len({id(v) for v in listed}) == len(listed), f"{case.name}: a variable is listed twice"
+  assert {id(v) for v in listed} == {id(v) for v in expected}, (
+      f"{case.name}: the distribution lists {[v.name for v in listed]}, the step has "
+      f"{[v.name for v in expected]}")
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_sum(q.log_prob(x))
+  for v, g in zip(listed, tape.gradient(loss, listed)):
+    assert g is not None, f"{case.name}: no gradient reaches {v.name} (bijector built once)"
+    g = tf.convert_to_tensor(g)
+    assert np.all(np.isfinite(g)), f"{case.name}: non-finite gradient for {v.name}"
+    assert float(tf.reduce_sum(tf.abs(g))) > 0, f"{case.name}: zero gradient for {v.name}"
+
+
 @keras.saving.register_keras_serializable(package="tfp_flows_tests")
 class StepModel(keras.Model):
   """A Keras model whose output is `log_prob(x)` of `N(0, I)` through one step."""
@@ -190,23 +221,28 @@ def check_saving(case, tmp_path, seed=0):
                              err_msg=f"{case.name}: log_prob changed after reload")
 
 
-def check_density(case, seed=0, half_width=12.0, points=481, scale=0.1):
+def check_density(case, seed=0, scale=0.5, points=601, num_samples=20000):
   """exp(log_prob) of `N(0, I)` through the step integrates to 1 (within 1e-2) on a grid, D = 1 or 2.
 
-  The weights get noise of standard deviation `scale` only: with larger
-  weights a ReLU conditioner's shifts grow linearly in the input and the
-  density's tails leave any affordable grid.
+  The weights get noise of standard deviation `scale` (0.5: far from the
+  identity the zero-initialised steps start at). The grid spans the range of
+  `num_samples` draws from the step's distribution, widened by half of it on
+  each side, so it covers the density wherever the weights moved it.
   """
   obj = make(case, seed, scale)
-  axis = np.linspace(-half_width, half_width, points)
-  grid = np.stack(np.meshgrid(*[axis] * case.event_size, indexing="ij"), -1)
-  x = tf.constant(grid.reshape(-1, case.event_size), DTYPE)
   c = None
   if case.context_size is not None:
     c = tf.constant(np.random.default_rng(seed).standard_normal([1, case.context_size]),
                     DTYPE)
-  log_p = base_log_prob(bijector_of(obj, c), x, case.event_size)
-  cell = (axis[1] - axis[0]) ** case.event_size
+  dist = tfd.TransformedDistribution(
+      tfd.Sample(tfd.Normal(tf.constant(0.0, DTYPE), 1.0), case.event_size),
+      bijector_of(obj, c))
+  draws = np.reshape(dist.sample(num_samples, seed=seed), [-1, case.event_size])
+  lo, hi = draws.min(0), draws.max(0)
+  axes = [np.linspace(l - (h - l) / 2, h + (h - l) / 2, points) for l, h in zip(lo, hi)]
+  grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1)
+  log_p = dist.log_prob(tf.constant(grid.reshape(-1, case.event_size), DTYPE))
+  cell = np.prod([a[1] - a[0] for a in axes])
   mass = float(tf.reduce_sum(tf.exp(log_p))) * cell
   assert abs(mass - 1.0) < 1e-2, f"{case.name}: density integrates to {mass}"
 

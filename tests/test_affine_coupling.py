@@ -34,8 +34,13 @@ def test_bad_input_is_a_value_error_naming_shapes(make):
     step(x, context=tf.zeros([4, 5]))
   with pytest.raises(ValueError, match="needs a context"):
     step(x)
-  with pytest.raises(ValueError, match=r"\[\.\.\., 3\], got \[\.\.\., 4\]"):
+  with pytest.raises(ValueError, match=r"\[\.\.\., 3\], got shape \(4, 4\)"):
     step(tf.zeros([4, 4]), context=tf.zeros([4, 2]))
+  with pytest.raises(ValueError, match=r"\[\.\.\., 3\], got shape \(4, 4\)"):
+    step.bijector(tf.zeros([4, 2])).inverse(tf.zeros([4, 4]))
+  with pytest.raises(ValueError, match=r"context's batch shape \(5,\) does not broadcast "
+                                       r"against the input's \(4,\)"):
+    step(x, context=tf.zeros([5, 2]))
 
 
 def test_num_masked_out_of_range():

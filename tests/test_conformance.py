@@ -11,7 +11,7 @@ import tensorflow_probability as tfp
 
 from tfp_flows import bijectors as B
 from tfp_flows import layers as L
-from conformance import Case, check_bijector, check_density, check_saving
+from conformance import Case, check_bijector, check_built_once, check_density, check_saving
 
 tfb = tfp.bijectors
 F64 = dict(dtype="float64")
@@ -110,7 +110,7 @@ CASES = [
 ]
 
 # Exported names that are not flow steps or bijectors.
-NON_STEPS = {"layers.Dense", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
+NON_STEPS = {"layers.Dense", "layers.FlowStep", "layers.check_context", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
              "layers.chain",
              "layers.WeightNorm", "layers.ResNetBlock", "layers.ResNetEncoder",
              "layers.ResNetDecoder"}
@@ -130,6 +130,12 @@ def test_every_step_has_a_case():
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_bijector(case):
   check_bijector(case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if hasattr(c.cls, "get_config")],
+                         ids=lambda c: c.name)
+def test_built_once(case):
+  check_built_once(case)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if hasattr(c.cls, "get_config")],

@@ -23,5 +23,5 @@ def test_zero_vector_is_reported_with_validate_args():
 
 
 def test_wrong_width_is_a_value_error():
-  with pytest.raises(ValueError, match="2 and 3"):
-    Householder(2)(tf.ones([1, 3]))
+  with pytest.raises(ValueError, match=r"householder.*\[\.\.\., 2\], got shape \(1, 3\)"):
+    Householder(2, name="householder")(tf.ones([1, 3]))

@@ -97,8 +97,29 @@ def test_layer_conditional_params_and_float64():
   layer = layers.Planar(2, context_size=3, dtype="float64")
   context = tf.constant(np.random.default_rng(4).normal(size=(5, 3)))
   bij = layer.bijector(context)
-  assert bij.u.shape == (5, 2) and bij.b.shape == (5,) and bij.dtype == tf.float64
+  inner = layer.make_bijector(context, None)  # the hook's bijector, whose parameters bij reads at use
+  assert bij.experimental_batch_shape() == [5]
+  assert inner.u.shape == (5, 2) and inner.b.shape == (5,) and inner.dtype == tf.float64
   x = tf.constant(np.random.default_rng(5).normal(size=(5, 2)))
   np.testing.assert_allclose(bij.forward(tf.identity(layer(x, context=context))), x, atol=1e-10)
   with pytest.raises(ValueError, match="context"):
     layer.bijector()
+
+
+@pytest.mark.parametrize("wu", [-20.0, -40.0, -100.0])
+def test_float32_log_det_matches_the_map_computed_far_below_minus_14(wu):
+  # Rounded u_hat and softplus(w.u) disagree once w.u < -14 in float32; the log-det
+  # must be that of the map with the u_hat actually used (computed here in float64
+  # by slogdet of I + u_hat w^T sech^2(s)), and that map must stay invertible.
+  w = np.array([0.6, 0.8], np.float32)
+  u = (wu * w + 3.0 * np.array([0.8, -0.6])).astype(np.float32)
+  b = np.float32(0.3)
+  bij = Planar(u, w, b)
+  z = np.random.default_rng(0).normal(size=(6, 2)).astype(np.float32)
+  z[:3] -= ((z[:3] @ w + b) / (w @ w))[:, None] * w  # on the hyperplane: smallest slope
+  reported = bij.forward_log_det_jacobian(z, 1).numpy()
+  u_hat, w64 = bij.u_hat().numpy().astype(np.float64), w.astype(np.float64)
+  assert w64 @ u_hat > -1.0, "the map as computed is not invertible"
+  sech2 = 1.0 - np.tanh(z.astype(np.float64) @ w64 + b) ** 2
+  actual = [np.linalg.slogdet(np.eye(2) + np.outer(u_hat, w64) * s)[1] for s in sech2]
+  np.testing.assert_allclose(reported, actual, atol=1e-4, rtol=0)

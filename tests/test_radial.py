@@ -70,7 +70,9 @@ def test_layer_conditional_params_and_float64():
   layer = layers.Radial(2, context_size=3, dtype="float64")
   context = tf.constant(np.random.default_rng(4).normal(size=(5, 3)))
   bij = layer.bijector(context)
-  assert bij.z0.shape == (5, 2) and bij.alpha.shape == (5,) and bij.dtype == tf.float64
-  assert np.all(bij.alpha.numpy() > 0)
+  inner = layer.make_bijector(context, None)  # the hook's bijector, whose parameters bij reads at use
+  assert bij.experimental_batch_shape() == [5]
+  assert inner.z0.shape == (5, 2) and inner.alpha.shape == (5,) and inner.dtype == tf.float64
+  assert np.all(inner.alpha.numpy() > 0)
   x = tf.constant(np.random.default_rng(5).normal(size=(5, 2)))
   np.testing.assert_allclose(bij.forward(tf.identity(layer(x, context=context))), x, atol=1e-10)

@@ -75,9 +75,11 @@ class MaskedAutoregressive(tfb.Bijector):
     return self._elementwise(x).inverse(x)
 
   def _inverse_log_det_jacobian(self, x):
-    # A constant-Jacobian elementwise bijector (e.g. `tfb.Shift`) returns a scalar: broadcast it.
+    # A constant-Jacobian elementwise bijector (e.g. `tfb.Shift`) returns a scalar, and one
+    # conditioned on a batch of contexts a batch wider than x: broadcast both ways.
     ildj = self._elementwise(x).inverse_log_det_jacobian(x)
-    return tf.reduce_sum(tf.broadcast_to(ildj, tf.shape(x)), axis=-1)
+    shape = tf.broadcast_dynamic_shape(tf.shape(ildj), tf.shape(x))
+    return tf.reduce_sum(tf.broadcast_to(ildj, shape), axis=-1)
 
   def _forward_log_det_jacobian(self, z):
     return -self._inverse_log_det_jacobian(self.forward(z))

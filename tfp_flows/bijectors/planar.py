@@ -27,6 +27,17 @@ class Planar(tfb.Bijector):
 
   log|det df/dz| = log|1 + u_hat^T psi(z)|, `psi = (1 - tanh^2(w^T z + b)) w`.
 
+  Finite precision: `1 + w^T u_hat` is computed from the `u_hat` the map
+  actually uses (its dot product accumulated in float64), not from
+  `softplus(w^T u)`: once `w^T u` is far below 0 (about -14 in float32),
+  `softplus(w^T u)` is below the rounding error of `u_hat`, and the two
+  disagree (at `w^T u = -20` in float32 by 5.5 nats). So that the map
+  stays invertible when rounded, `softplus(w^T u)` is floored at
+  `16 eps (1 + ||w|| ||u||)` (eps of the dtype), a bound on that rounding
+  error. The floor acts only where `softplus(w^T u)` is below it: for
+  `||w|| ||u|| = 15`, below `w^T u` of about -10 in float32 and -31 in
+  float64; elsewhere m is the paper's.
+
   Inverse (not in closed form): the scalar `a = w^T z` solves
   `w^T x = a + (w^T u_hat) tanh(a + b)`, strictly increasing in a; it lies in
   `[w^T x - |w^T u_hat|, w^T x + |w^T u_hat|]` and is found by a vectorised
@@ -93,16 +104,19 @@ class Planar(tfb.Bijector):
     return self._b
 
   def _reparameterise(self):
-    """`(u_hat [..., D], 1 + w^T u_hat [...])`; the latter is `softplus(w^T u)`, or 1 where w = 0."""
+    """`(u_hat [..., D], 1 + w^T u_hat [...])`, the latter from `u_hat` as used (1 where w = 0)."""
     u, w = tf.convert_to_tensor(self._u), tf.convert_to_tensor(self._w)
     wu = tf.reduce_sum(w * u, axis=-1, keepdims=True)
     ww = tf.reduce_sum(w * w, axis=-1, keepdims=True)
     nonzero = ww > 0
     w_over_ww = tf.where(nonzero, w / tf.where(nonzero, ww, tf.ones_like(ww)),
                          tf.zeros_like(w))
-    u_hat = u + (tf.math.softplus(wu) - 1.0 - wu) * w_over_ww
-    one_plus_c = tf.where(nonzero, tf.math.softplus(wu), tf.ones_like(wu))
-    return u_hat, one_plus_c[..., 0]
+    eps = np.finfo(dtype_util.as_numpy_dtype(u.dtype)).eps
+    floor = 16 * eps * (1.0 + tf.sqrt(ww * tf.reduce_sum(u * u, axis=-1, keepdims=True)))
+    u_hat = u + (tf.maximum(tf.math.softplus(wu), floor) - 1.0 - wu) * w_over_ww
+    wide = tf.float64  # products of float32 numbers are exact in float64
+    one_plus_c = 1.0 + tf.reduce_sum(tf.cast(w, wide) * tf.cast(u_hat, wide), axis=-1)
+    return u_hat, tf.cast(one_plus_c, u.dtype)
 
   def u_hat(self):
     """The constrained direction `u_hat` `[..., D]` (Appendix A.1); `u` where `w = 0`."""

@@ -1,5 +1,6 @@
 """Keras 3 layers: trainable networks, flow steps and surjection layers (`layers/surjections/`) that return TFP objects."""
 from tfp_flows.layers.dense import Dense
+from tfp_flows.layers.step import FlowStep, check_context
 from tfp_flows.layers.made import MADE
 from tfp_flows.layers.mlp import MLP
 from tfp_flows.layers.spline_autoregressive import SplineAutoregressive

@@ -3,10 +3,11 @@ import keras
 import tensorflow as tf
 
 from tfp_flows.bijectors.data_affine import DataAffine
+from tfp_flows.layers.step import FlowStep, check_positive
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class ActNorm(keras.layers.Layer):
+class ActNorm(FlowStep):
   """Per-dimension affine step `x = loc + exp(log_scale) * z` (Glow, Sec. 3.1).
 
   On the first data batch it sees in training (`bijector(training=True)`
@@ -26,14 +27,14 @@ class ActNorm(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 1`; when applied, for inputs of another width.
+    TypeError: if `event_size` is not an integer.
+    ValueError: if `event_size < 1` or `epsilon` is not positive and finite;
+      when applied, for inputs of another width or any context.
   """
 
   def __init__(self, event_size, epsilon=1e-6, validate_args=False, **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 1:
-      raise ValueError(f"event_size must be >= 1, got {event_size}.")
-    self.event_size, self.epsilon = int(event_size), float(epsilon)
+    super().__init__(event_size, None, **kwargs)
+    self.epsilon = check_positive("epsilon", epsilon)
     self.validate_args = bool(validate_args)
     self.loc = self.add_weight(name="loc", shape=(self.event_size,), initializer="zeros")
     self.log_scale = self.add_weight(name="log_scale", shape=(self.event_size,),
@@ -53,8 +54,8 @@ class ActNorm(keras.layers.Layer):
     return tf.cond(tf.convert_to_tensor(self.initialized),
                    lambda: tf.constant(False), init)
 
-  def bijector(self, context=None, training=None):
-    """The step as a `DataAffine` bijector; `context` is accepted and ignored."""
+  def make_bijector(self, context, training):
+    """The step as a `DataAffine` bijector; initialises on the first batch when `training`."""
     def params_fn(x):
       if training and x is not None:
         with tf.control_dependencies([self._initialize(x)]):
@@ -62,10 +63,5 @@ class ActNorm(keras.layers.Layer):
       return tf.convert_to_tensor(self.loc), tf.convert_to_tensor(self.log_scale)
     return DataAffine(params_fn, self.event_size, validate_args=self.validate_args)
 
-  def call(self, x, context=None, training=None):
-    """Maps data to latent (the density direction); initialises on the first training batch."""
-    return self.bijector(context, training).inverse(x)
-
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "epsilon": self.epsilon, "validate_args": self.validate_args}
+    return {**super().get_config(), "epsilon": self.epsilon, "validate_args": self.validate_args}

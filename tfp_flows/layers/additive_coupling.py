@@ -36,26 +36,20 @@ class AdditiveCoupling(Coupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 2` or `parity` is not 0 or 1; otherwise see
-      `Coupling`.
+    ValueError: if `parity` is not 0 or 1; otherwise see `Coupling`.
   """
 
   def __init__(self, event_size, hidden=(64, 64), parity=0, activation="relu",
                context_size=None, validate_args=False, **kwargs):
-    if int(event_size) < 2:
-      raise ValueError(f"event_size must be >= 2 to split, got {event_size}.")
     if parity not in (0, 1):
       raise ValueError(f"parity must be 0 or 1, got {parity!r}.")
     super().__init__(event_size, 1, hidden=hidden, activation=activation,
                      context_size=context_size, validate_args=validate_args, **kwargs)
     self.parity = int(parity)
 
-  def transform(self, params):
-    return tfb.Shift(params[..., 0])
-
-  def bijector(self, context=None):
+  def make_bijector(self, context, training):
     """The step (forward: latent -> data): `tfb.RealNVP`, between two reversals if `parity=1`."""
-    coupling = super().bijector(context)
+    coupling = self.coupling(context, lambda p: tfb.Shift(p[..., 0]))
     if self.parity == 0:
       return coupling
     reverse = tfb.Permute(np.arange(self.event_size)[::-1].copy())

@@ -4,6 +4,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.coupling import Coupling
+from tfp_flows.layers.step import check_positive
 
 tfb = tfp.bijectors
 
@@ -62,7 +63,8 @@ class AffineCoupling(Coupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: see `Coupling`.
+    ValueError: if `log_scale_bound` is not a positive finite number; see
+      also `Coupling`.
   """
 
   def __init__(self, event_size, num_masked=None, hidden=(64, 64), activation="relu",
@@ -70,10 +72,11 @@ class AffineCoupling(Coupling):
     super().__init__(event_size, 2, num_masked=num_masked, hidden=hidden,
                      activation=activation, context_size=context_size,
                      validate_args=validate_args, **kwargs)
-    self.log_scale_bound = float(log_scale_bound)
+    self.log_scale_bound = check_positive("log_scale_bound", log_scale_bound)
 
-  def transform(self, params):
-    return affine(params[..., 0], params[..., 1], self.log_scale_bound)
+  def make_bijector(self, context, training):
+    return self.coupling(
+        context, lambda p: affine(p[..., 0], p[..., 1], self.log_scale_bound))
 
   def get_config(self):
     return {**super().get_config(), "log_scale_bound": self.log_scale_bound}

@@ -1,17 +1,16 @@
 """Base of flow steps with a few parameter vectors that an optional context shifts (amortisation)."""
-import keras
 import tensorflow as tf
 
 from tfp_flows.layers.dense import Dense
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import FlowStep, check_positive
 
 
-class AmortizedStep(keras.layers.Layer):
+class AmortizedStep(FlowStep):
   """A step whose parameters are its variables plus, with a context, a linear map of it.
 
   Subclasses list their parameters in `parameter_shapes()` (name -> `()` or
-  `(D,)`, with `initializer(name)`) and build the bijector from their values in
-  `make_bijector(**values)`. With `context_size=C`, `Dense(P)(context)` (P
+  `(D,)`, with `initializer(name)`) and implement the `FlowStep` hook
+  `make_bijector(context, training)` from `self.parameters(context)`. With `context_size=C`, `Dense(P)(context)` (P
   the total parameter size) is split in the listed order and added to the
   variables, so every context gets its own map and the bijector's batch shape
   is the context's: the amortised flows of Rezende & Mohamed 2015, Sec. 4.2.
@@ -27,16 +26,15 @@ class AmortizedStep(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 1`; at use, if a context is given to a layer
-      built without one, is missing, or has a width other than `context_size`.
+    TypeError: if `event_size` or `context_size` is not an integer.
+    ValueError: if `event_size < 1` or `init_scale` is not a positive finite
+      number; at use, if a context is given to a layer built without one, is
+      missing, or has a width other than `context_size`.
   """
 
   def __init__(self, event_size, context_size=None, init_scale=0.1, **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 1:
-      raise ValueError(f"event_size must be >= 1, got {event_size}.")
-    self.event_size, self.init_scale = int(event_size), float(init_scale)
-    self.context_size = None if context_size is None else int(context_size)
+    super().__init__(event_size, context_size, **kwargs)
+    self.init_scale = check_positive("init_scale", init_scale)
     shapes = self.parameter_shapes()
     for name, shape in shapes.items():
       setattr(self, name, self.add_weight(name=name, shape=shape,
@@ -55,26 +53,23 @@ class AmortizedStep(keras.layers.Layer):
     """Keras initializer of parameter `name`."""
     raise NotImplementedError
 
-  def make_bijector(self, **values):
-    """The bijector for parameter values (tensors, with the context's batch dims)."""
-    raise NotImplementedError
+  def parameters(self, context):
+    """`{name: value}`: each variable, plus its slice of `Dense(context)` when there is a context.
 
-  def bijector(self, context=None):
-    """The step as a `tfb.Bijector` (forward: latent -> data) for the context."""
+    Args:
+      context: the checked context, `None` or `[..., C]`.
+
+    Returns:
+      Tensors of shape `[..., D]` or `[...]` (the context's batch dims).
+    """
     values = {name: tf.convert_to_tensor(getattr(self, name)) for name in self.parameter_shapes()}
-    context = check_context(context, self.context_size, self.name)
     if context is not None:
       p, start = self.context_proj(context), 0
       for name, shape in self.parameter_shapes().items():
         size = shape[0] if shape else 1
         values[name] += p[..., start:start + size] if shape else p[..., start]
         start += size
-    return self.make_bijector(**values)
-
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction, `bijector(context).inverse`)."""
-    return self.bijector(context).inverse(x)
+    return values
 
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "context_size": self.context_size, "init_scale": self.init_scale}
+    return {**super().get_config(), "init_scale": self.init_scale}

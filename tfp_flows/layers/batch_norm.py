@@ -3,10 +3,11 @@ import keras
 import tensorflow as tf
 
 from tfp_flows.bijectors.data_affine import DataAffine
+from tfp_flows.layers.step import FlowStep, check_positive
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class BatchNorm(keras.layers.Layer):
+class BatchNorm(FlowStep):
   """Batch normalisation step: density direction `z = (x - m) / sqrt(v + eps) * exp(log_gamma) + beta`.
 
   In training (`bijector(training=True)`), `inverse(x)` uses the batch
@@ -30,17 +31,19 @@ class BatchNorm(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 1` or `momentum` is not in [0, 1); when
-      applied, for inputs of another width.
+    TypeError: if `event_size` is not an integer.
+    ValueError: if `event_size < 1`, `momentum` is not in [0, 1) or
+      `epsilon` is not positive and finite; when applied, for inputs of
+      another width or any context.
   """
 
   def __init__(self, event_size, momentum=0.9, epsilon=1e-5, validate_args=False, **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 1 or not 0.0 <= momentum < 1.0:
-      raise ValueError(f"need event_size >= 1 and momentum in [0, 1), got "
-                       f"{event_size} and {momentum}.")
-    self.event_size, self.momentum = int(event_size), float(momentum)
-    self.epsilon, self.validate_args = float(epsilon), bool(validate_args)
+    super().__init__(event_size, None, **kwargs)
+    if not 0.0 <= momentum < 1.0:
+      raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    self.momentum = float(momentum)
+    self.epsilon = check_positive("epsilon", epsilon)
+    self.validate_args = bool(validate_args)
     shape = (self.event_size,)
     self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
     self.log_gamma = self.add_weight(name="log_gamma", shape=shape, initializer="zeros")
@@ -59,8 +62,8 @@ class BatchNorm(keras.layers.Layer):
         self.momentum * self.moving_variance + (1 - self.momentum) * var)
     return mean, var
 
-  def bijector(self, context=None, training=None):
-    """The step as a `DataAffine` bijector (forward: latent -> data); `context` is ignored."""
+  def make_bijector(self, context, training):
+    """The step as a `DataAffine` bijector (forward: latent -> data)."""
     def params_fn(x):
       mean, var = self._statistics(x, training)
       var = var + self.epsilon
@@ -72,11 +75,6 @@ class BatchNorm(keras.layers.Layer):
       return mean - tf.exp(log_scale) * self.beta, log_scale
     return DataAffine(params_fn, self.event_size, validate_args=self.validate_args)
 
-  def call(self, x, context=None, training=None):
-    """Maps data to latent (the density direction); returns `z` `[..., D]`."""
-    return self.bijector(context, training).inverse(x)
-
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "momentum": self.momentum, "epsilon": self.epsilon,
+    return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
             "validate_args": self.validate_args}

@@ -1,20 +1,21 @@
 """Shared part of coupling steps: an MLP conditioner on (x_{1:m}, context) driving `tfb.RealNVP`."""
-import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.flow import check_context
 from tfp_flows.layers.mlp import MLP
+from tfp_flows.layers.step import FlowStep, check_size
 
 tfb = tfp.bijectors
 
 
-class Coupling(keras.layers.Layer):
+class Coupling(FlowStep):
   """Base class of coupling steps (Dinh et al. 2017, Sec. 3.3); subclasses map parameters to a bijector.
 
   The first `num_masked` dimensions pass unchanged; the other `D - m` are
-  transformed elementwise by `self.transform(params)`, where
-  `params = MLP([x_{1:m}, context])` has shape `[..., D - m, P]`. The step is
+  transformed elementwise by `transform(params)`, where
+  `params = MLP([x_{1:m}, context])` has shape `[..., D - m, P]`.
+  Subclasses implement the `FlowStep` hook `make_bijector(context, training)`
+  as `self.coupling(context, transform)`, which returns
   `tfb.RealNVP(num_masked=m, bijector_fn=...)`, so the same conditioner pass
   serves sampling and density evaluation. The conditioner's last layer starts
   at zero, so a subclass whose transform is the identity at zero parameters
@@ -35,21 +36,24 @@ class Coupling(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: for `num_masked` outside [1, D - 1]; when the bijector is
-      built, for a context of the wrong width; when it is applied, for an
-      input whose last dimension is not D.
+    TypeError: if a size is not an integer.
+    ValueError: if `event_size < 2`, `params_per_dim < 1`, `num_masked`
+      outside [1, D - 1] or `hidden` has a width below 1; when the bijector
+      is built, for a missing, unexpected or wrongly sized context; when it
+      is applied, for an input whose last dimension is not D, or a context
+      whose batch shape does not broadcast against the input's.
   """
 
   def __init__(self, event_size, params_per_dim, num_masked=None, hidden=(64, 64),
                activation="relu", context_size=None, validate_args=False, **kwargs):
-    super().__init__(**kwargs)
-    self.event_size = int(event_size)
-    self.num_masked = self.event_size // 2 if num_masked is None else int(num_masked)
+    super().__init__(check_size("event_size", event_size, 2), context_size, **kwargs)
+    self.num_masked = self.event_size // 2 if num_masked is None else check_size(
+        "num_masked", num_masked)
     if not 1 <= self.num_masked < self.event_size:
       raise ValueError(f"num_masked must be in [1, event_size - 1] = [1, "
                        f"{self.event_size - 1}], got {self.num_masked}.")
-    self.params_per_dim = int(params_per_dim)
-    self.context_size = None if context_size is None else int(context_size)
+    self.params_per_dim = check_size("params_per_dim", params_per_dim)
+    hidden = tuple(check_size("hidden", h) for h in hidden)
     self.validate_args = bool(validate_args)
     self._base_config = dict(event_size=self.event_size, num_masked=self.num_masked,
                              hidden=tuple(hidden), activation=activation,
@@ -63,13 +67,14 @@ class Coupling(keras.layers.Layer):
     last.bias.assign(tf.zeros_like(last.bias))
     self.built = True
 
-  def transform(self, params):
-    """Elementwise bijector on `[..., D - m]` from `params [..., D - m, P]`."""
-    raise NotImplementedError
+  def coupling(self, context, transform):
+    """`tfb.RealNVP` (forward: latent -> data) whose elementwise part is `transform(params)`.
 
-  def bijector(self, context=None):
-    """The step as a `tfb.RealNVP` (forward: latent -> data) for the given context."""
-    context = check_context(context, self.context_size, self.name)
+    Args:
+      context: the checked context (`None` or `[..., C]`).
+      transform: callable `params [..., D - m, P] -> elementwise bijector`
+        on `[..., D - m]` (forward: latent -> data).
+    """
     transformed = self.event_size - self.num_masked
 
     def bijector_fn(x0, units):
@@ -78,21 +83,28 @@ class Coupling(keras.layers.Layer):
                          f"got [..., {self.num_masked + units}].")
       h = x0
       if context is not None:
-        batch = tf.broadcast_dynamic_shape(tf.shape(x0)[:-1], tf.shape(context)[:-1])
+        batch = self._broadcast_batch(x0, context)
         h = tf.concat([tf.broadcast_to(x0, tf.concat([batch, [self.num_masked]], 0)),
                        tf.broadcast_to(context, tf.concat([batch, [self.context_size]], 0))],
                       axis=-1)
       params = self.conditioner(h)
       params = tf.reshape(params, tf.concat(
           [tf.shape(params)[:-1], [transformed, self.params_per_dim]], 0))
-      return self.transform(params)
+      return transform(params)
 
     return tfb.RealNVP(num_masked=self.num_masked, bijector_fn=bijector_fn,
                        validate_args=self.validate_args)
 
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction); returns `z` `[..., D]`."""
-    return self.bijector(context).inverse(x)
+  def _broadcast_batch(self, x0, context):
+    """The broadcast batch shape of `x0` and `context`; `ValueError` naming both if they clash."""
+    xs, cs = x0.shape[:-1], context.shape[:-1]
+    if xs.rank is not None and cs.rank is not None:
+      try:
+        tf.broadcast_static_shape(xs, cs)
+      except ValueError:
+        raise ValueError(f"{self.name}: the context's batch shape {tuple(cs)} does not "
+                         f"broadcast against the input's {tuple(xs)}.") from None
+    return tf.broadcast_dynamic_shape(tf.shape(x0)[:-1], tf.shape(context)[:-1])
 
   def get_config(self):
     return {**super().get_config(), **self._base_config}

@@ -1,41 +1,19 @@
 """A flow as a Keras 3 layer: a list of steps, their chained bijector and a standard-normal base."""
-import inspect
-
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.step import FlowStep, check_context, check_size
+
 tfb, tfd = tfp.bijectors, tfp.distributions
 
 
-def check_context(context, context_size, owner):
-  """Checks a context tensor against the width a step was built for.
-
-  Args:
-    context: `None` or a tensor `[..., C]`.
-    context_size: the width C the step was built for, or `None` for an
-      unconditional step.
-    owner: name of the step, for the message.
-
-  Returns:
-    The context as a tensor (or `None`).
-
-  Raises:
-    ValueError: if a context is given to an unconditional step, missing for a
-      conditional one, or its last dimension is not `context_size`.
-  """
-  if context_size is None:
-    if context is not None:
-      raise ValueError(f"{owner} was built without a context (context_size=None) "
-                       f"but got one of shape {tuple(context.shape)}.")
-    return None
-  if context is None:
-    raise ValueError(f"{owner} needs a context of shape [..., {context_size}].")
-  context = tf.convert_to_tensor(context)
-  if context.shape[-1] != context_size:
-    raise ValueError(f"{owner} expects a context of shape [..., {context_size}], "
-                     f"got shape {tuple(context.shape)}.")
-  return context
+def check_steps(steps):
+  """Raises `TypeError` naming the first of `steps` that is not a `FlowStep` or `Flow`."""
+  for i, step in enumerate(steps):
+    if not isinstance(step, (FlowStep, Flow)):
+      raise TypeError(f"steps[{i}] must be a FlowStep or Flow layer, got "
+                      f"{type(step).__name__}: {step!r}.")
 
 
 def chain(steps, context=None, training=None):
@@ -47,25 +25,22 @@ def chain(steps, context=None, training=None):
   with `b0.inverse`; the list is therefore not reversed.
 
   Args:
-    steps: sequence of flow-step layers with `bijector(context, ...)`.
-    context: optional `[..., C]` tensor passed to every step (steps without a
-      context get `None`; see `Flow`).
-    training: passed to steps that accept it (dropout, ActNorm, BatchNorm).
+    steps: sequence of `FlowStep`s (or `Flow`s).
+    context: optional `[..., C]` tensor, passed to every step with a
+      `context_size`; steps with `context_size=None` get `None`.
+    training: passed to every step (dropout, ActNorm, BatchNorm).
 
   Returns:
     A `tfb.Chain` (forward: latent -> data).
+
+  Raises:
+    TypeError: if a step is not a `FlowStep` or `Flow`.
+    ValueError: if a conditional step gets no context, or one of the wrong
+      width (see `check_context`).
   """
-  return tfb.Chain([_step_bijector(s, context, training) for s in steps])
-
-
-def _step_bijector(step, context, training):
-  """A step's bijector; steps with `context_size=None` get no context."""
-  kwargs = {}
-  if "training" in inspect.signature(step.bijector).parameters:
-    kwargs["training"] = training
-  if getattr(step, "context_size", True) is not None:
-    kwargs["context"] = context
-  return step.bijector(**kwargs)
+  check_steps(steps)
+  return tfb.Chain([s.bijector(None if s.context_size is None else context, training)
+                    for s in steps])
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -74,8 +49,7 @@ class Flow(keras.layers.Layer):
 
   Steps with a `context_size` receive the context; steps with
   `context_size=None` get none, so a conditional flow mixes conditional
-  couplings or MAFs with permutations and normalisations. Steps without a
-  `context_size` attribute get the context as given. `steps[0]` is applied
+  couplings or MAFs with permutations and normalisations. `steps[0]` is applied
   first to the data.
 
   Shapes: `x` `[..., D]`, context `[..., C]`; `call` returns
@@ -88,6 +62,8 @@ class Flow(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
+    TypeError: if a step is not a `FlowStep` or `Flow`, or `event_size` is
+      not an integer.
     ValueError: if `steps` is empty, `event_size < 1`, or steps expect
       different context widths; in `call`, for inputs or contexts of the
       wrong width.
@@ -95,13 +71,12 @@ class Flow(keras.layers.Layer):
 
   def __init__(self, steps, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
-    if not steps or int(event_size) < 1:
-      raise ValueError(f"a Flow needs steps and event_size >= 1, got {len(steps)} "
-                       f"steps and event_size={event_size}.")
+    if not steps:
+      raise ValueError(f"a Flow needs at least one step, got steps={steps!r}.")
+    check_steps(steps)
     self.steps = list(steps)
-    self.event_size = int(event_size)
-    sizes = {s.context_size for s in self.steps
-             if getattr(s, "context_size", None) is not None}
+    self.event_size = check_size("event_size", event_size)
+    sizes = {s.context_size for s in self.steps if s.context_size is not None}
     sizes |= set() if context_size is None else {int(context_size)}
     if len(sizes) > 1:
       raise ValueError(f"the steps expect different context widths {sorted(sizes)}.")

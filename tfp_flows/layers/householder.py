@@ -3,11 +3,13 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.step import FlowStep, check_size
+
 tfb = tfp.bijectors
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class Householder(keras.layers.Layer):
+class Householder(FlowStep):
   """`x = H_1 H_2 ... H_K z` with `H_k = I - 2 v_k v_k^T / |v_k|^2`; log|det| = 0.
 
   A learnable volume-preserving rotation/reflection (Householder flow,
@@ -28,26 +30,23 @@ class Householder(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
+    TypeError: if `event_size` or `num_reflections` is not an integer.
     ValueError: if `event_size < 1` or `num_reflections < 1`; when applied,
-      for inputs of another width (from `tf.linalg`).
+      for inputs of another width or any context.
   """
 
   def __init__(self, event_size, num_reflections=None, seed=0, validate_args=False,
                **kwargs):
-    super().__init__(**kwargs)
-    self.event_size = int(event_size)
-    self.num_reflections = self.event_size if num_reflections is None else int(
-        num_reflections)
-    if self.event_size < 1 or self.num_reflections < 1:
-      raise ValueError(f"event_size and num_reflections must be >= 1, got "
-                       f"{event_size} and {num_reflections}.")
+    super().__init__(event_size, None, **kwargs)
+    self.num_reflections = self.event_size if num_reflections is None else check_size(
+        "num_reflections", num_reflections)
     self.seed, self.validate_args = seed, bool(validate_args)
     self.vectors = self.add_weight(
         name="vectors", shape=(self.num_reflections, self.event_size),
         initializer=keras.initializers.RandomNormal(seed=seed))
 
-  def bijector(self, context=None):
-    """The step as a `tfb.ScaleMatvecLinearOperator`; `context` is accepted and ignored."""
+  def make_bijector(self, context, training):
+    """The step as a `tfb.ScaleMatvecLinearOperator` of the reflections."""
     vectors = tf.convert_to_tensor(self.vectors)
     if self.validate_args:
       with tf.control_dependencies([tf.debugging.assert_positive(
@@ -59,11 +58,6 @@ class Householder(keras.layers.Layer):
         ops, is_square=True, is_non_singular=True)
     return tfb.ScaleMatvecLinearOperator(scale, validate_args=self.validate_args)
 
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction)."""
-    return self.bijector(context).inverse(x)
-
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "num_reflections": self.num_reflections, "seed": self.seed,
+    return {**super().get_config(), "num_reflections": self.num_reflections, "seed": self.seed,
             "validate_args": self.validate_args}

@@ -4,11 +4,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.step import FlowStep, check_size
+
 tfb = tfp.bijectors
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class LULinear(keras.layers.Layer):
+class LULinear(FlowStep):
   """`y = P L U z`, `tfb.ScaleMatvecLU`, initialised at the identity.
 
   L is unit lower triangular, U upper triangular, both packed in one
@@ -24,15 +26,15 @@ class LULinear(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 1`.
+    TypeError: if `event_size` or `num_models` is not an integer.
+    ValueError: if `event_size < 1` or `num_models < 1`; when applied, for
+      inputs of another width or any context.
   """
 
   def __init__(self, event_size, num_models=None, **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 1:
-      raise ValueError(f"event_size must be >= 1, got {event_size}.")
-    self.event_size, self.num_models = int(event_size), num_models
-    stack = () if num_models is None else (int(num_models),)
+    super().__init__(event_size, None, **kwargs)
+    self.num_models = check_size("num_models", num_models, optional=True)
+    stack = () if num_models is None else (self.num_models,)
     eye = np.broadcast_to(np.eye(self.event_size), stack + (self.event_size,) * 2)
     self.lower_upper = self.add_weight(
         name="lower_upper", shape=eye.shape, initializer=keras.initializers.Constant(eye))
@@ -41,15 +43,10 @@ class LULinear(keras.layers.Layer):
         initializer=keras.initializers.Constant(
             np.broadcast_to(np.arange(self.event_size), eye.shape[:-1])))
 
-  def bijector(self, context=None):
-    """The step as a `tfb.ScaleMatvecLU`; `context` is accepted and ignored."""
+  def make_bijector(self, context, training):
+    """The step as a `tfb.ScaleMatvecLU`."""
     return tfb.ScaleMatvecLU(tf.convert_to_tensor(self.lower_upper),
                              tf.convert_to_tensor(self.lu_permutation))
 
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction)."""
-    return self.bijector(context).inverse(x)
-
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size,
-            "num_models": self.num_models}
+    return {**super().get_config(), "num_models": self.num_models}

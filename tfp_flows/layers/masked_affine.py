@@ -6,8 +6,8 @@ import tensorflow_probability as tfp
 
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.layers.affine_coupling import affine
-from tfp_flows.layers.flow import check_context
 from tfp_flows.layers.made import MADE
+from tfp_flows.layers.step import FlowStep, check_positive
 
 tfb = tfp.bijectors
 
@@ -15,7 +15,7 @@ SCALES = ("exp", "sigmoid", "one")
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class MaskedAffine(keras.layers.Layer):
+class MaskedAffine(FlowStep):
   """Affine autoregressive step (MAF or IAF) with an exponential, gated or unit scale.
 
   One map serves both flows. With `(m, s) = MADE(v, c)` autoregressive in v,
@@ -67,9 +67,11 @@ class MaskedAffine(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: for an unknown `scale`; for a context of the wrong width
-      when the bijector is built, or an input whose last dimension is not D
-      when it is applied.
+    TypeError: if `event_size` or `context_size` is not an integer.
+    ValueError: for an unknown `scale`, `event_size < 1` or a
+      `log_scale_bound` that is not positive and finite; for a missing,
+      unexpected or wrongly sized context when the bijector is built, or an
+      input whose last dimension is not D when it is applied.
   """
 
   def __init__(
@@ -88,12 +90,11 @@ class MaskedAffine(keras.layers.Layer):
     gate_bias=1.5,
     **kwargs,
   ):
-    super().__init__(**kwargs)
+    super().__init__(event_size, context_size, **kwargs)
     if scale not in SCALES:
       raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
-    self.event_size, self.inverse = int(event_size), bool(inverse)
-    self.log_scale_bound = float(log_scale_bound)
-    self.context_size = None if context_size is None else int(context_size)
+    self.inverse = bool(inverse)
+    self.log_scale_bound = check_positive("log_scale_bound", log_scale_bound)
     self.validate_args = bool(validate_args)
     self.scale, self.gate_bias = scale, float(gate_bias)
     self._config = {
@@ -128,7 +129,7 @@ class MaskedAffine(keras.layers.Layer):
       last.bias.assign(tf.zeros_like(last.bias))
     self.built = True
 
-  def elementwise(self, params):
+  def _elementwise(self, params):
     """The elementwise bijector of MADE outputs `params` `[..., D, P]`; its `inverse` is v -> u."""
     m = params[..., 0]
     if self.scale == "exp":
@@ -140,20 +141,14 @@ class MaskedAffine(keras.layers.Layer):
       tfb.Chain([tfb.Shift(tf.math.sigmoid(-a) * m), tfb.Scale(log_scale=tf.math.log_sigmoid(a))])
     )
 
-  def bijector(self, context=None, training=None):
-    """The step as a `tfb.Bijector` (forward: latent -> data) for the given context."""
-    context = check_context(context, self.context_size, self.name)
+  def make_bijector(self, context, training):
     maf = MaskedAutoregressive(
       params_fn=lambda x: self.made(x, context=context, training=training),
-      bijector_fn=self.elementwise,
+      bijector_fn=self._elementwise,
       event_size=self.event_size,
       validate_args=self.validate_args,
     )
     return tfb.Invert(maf) if self.inverse else maf
-
-  def call(self, x, context=None, training=None):
-    """Maps data to latent (the density direction); returns `z` `[..., D]`."""
-    return self.bijector(context, training).inverse(x)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

@@ -4,11 +4,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.step import FlowStep, check_size
+
 tfb = tfp.bijectors
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class Permutation(keras.layers.Layer):
+class Permutation(FlowStep):
   """A fixed (non-trainable) permutation step: `tfb.Permute` of the last axis.
 
   Used between autoregressive or coupling steps so every dimension is
@@ -27,17 +29,17 @@ class Permutation(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: for an unknown `kind` or `event_size < 1`.
+    TypeError: if `event_size` or `num_models` is not an integer.
+    ValueError: for an unknown `kind`, `event_size < 1` or `num_models < 1`;
+      when applied, for inputs of another width or any context.
   """
 
   def __init__(self, event_size, kind="random", seed=0, num_models=None, **kwargs):
-    super().__init__(**kwargs)
+    super().__init__(event_size, None, **kwargs)
     if kind not in ("random", "reverse"):
       raise ValueError(f"kind must be 'random' or 'reverse', got {kind!r}.")
-    if int(event_size) < 1:
-      raise ValueError(f"event_size must be >= 1, got {event_size}.")
-    self.event_size, self.kind, self.seed = int(event_size), kind, seed
-    self.num_models = num_models
+    self.kind, self.seed = kind, seed
+    self.num_models = check_size("num_models", num_models, optional=True)
     rng = np.random.default_rng(seed)
     count = 1 if num_models is None else int(num_models)
     perms = np.stack([rng.permutation(self.event_size) if kind == "random"
@@ -47,18 +49,14 @@ class Permutation(keras.layers.Layer):
         name="permutation", shape=perms.shape, dtype="int32", trainable=False,
         initializer=keras.initializers.Constant(perms))
 
-  def bijector(self, context=None):
-    """The step as a `tfb.Bijector`; `context` is accepted and ignored."""
+  def make_bijector(self, context, training):
+    """The step as a `tfb.Permute` (a batch of permutation matrices with `num_models`)."""
     perm = tf.convert_to_tensor(self.permutation)
     if self.num_models is None:
       return tfb.Permute(perm)
     return tfb.ScaleMatvecLinearOperator(
         tf.linalg.LinearOperatorPermutation(perm, dtype=self.compute_dtype))
 
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction)."""
-    return self.bijector(context).inverse(x)
-
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size, "kind": self.kind,
+    return {**super().get_config(), "kind": self.kind,
             "seed": self.seed, "num_models": self.num_models}

@@ -27,5 +27,5 @@ class Planar(AmortizedStep):
   def initializer(self, name):
     return "zeros" if name == "b" else keras.initializers.RandomNormal(stddev=self.init_scale)
 
-  def make_bijector(self, u, w, b):
-    return PlanarBijector(u, w, b)
+  def make_bijector(self, context, training):
+    return PlanarBijector(**self.parameters(context))

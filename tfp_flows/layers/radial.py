@@ -28,5 +28,6 @@ class Radial(AmortizedStep):
   def initializer(self, name):
     return keras.initializers.RandomNormal(stddev=1.0 if name == "z0" else self.init_scale)
 
-  def make_bijector(self, z0, alpha_raw, beta):
-    return RadialBijector(z0, tf.math.softplus(alpha_raw), beta)
+  def make_bijector(self, context, training):
+    p = self.parameters(context)
+    return RadialBijector(p["z0"], tf.math.softplus(p["alpha_raw"]), p["beta"])

@@ -3,11 +3,13 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.layers.step import FlowStep
+
 tfb = tfp.bijectors
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class Scaling(keras.layers.Layer):
+class Scaling(FlowStep):
   """Diagonal scaling `x = exp(s) * z`, log|det| = sum(s) nats, `tfb.Scale(log_scale=s)`.
 
   Dinh, Krueger & Bengio (2014), "NICE", Sec. 3.3: the top layer multiplies
@@ -15,31 +17,23 @@ class Scaling(keras.layers.Layer):
   direction, so its `S = exp(-s)` in our parameterisation, where `forward`
   (latent -> data) multiplies by `exp(s)`. `s` starts at 0 (identity).
 
-  Shapes: inputs `[..., D]`; a context is accepted and ignored.
+  Shapes: inputs `[..., D]`; takes no context.
 
   Args:
     event_size: D.
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: if `event_size < 1`.
+    TypeError: if `event_size` is not an integer.
+    ValueError: if `event_size < 1`; when applied, for inputs of another
+      width or any context.
   """
 
   def __init__(self, event_size, **kwargs):
-    super().__init__(**kwargs)
-    if int(event_size) < 1:
-      raise ValueError(f"event_size must be >= 1, got {event_size}.")
-    self.event_size = int(event_size)
+    super().__init__(event_size, None, **kwargs)
     self.log_scale = self.add_weight(name="log_scale", shape=(self.event_size,),
                                      initializer="zeros")
 
-  def bijector(self, context=None):
+  def make_bijector(self, context, training):
     """The step as `tfb.Scale(log_scale=s)` (elementwise; sums to sum(s) for event_ndims=1)."""
     return tfb.Scale(log_scale=tf.convert_to_tensor(self.log_scale))
-
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction)."""
-    return self.bijector(context).inverse(x)
-
-  def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size}

@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.bijectors.rational_quadratic_spline import RationalQuadraticSpline
 from tfp_flows.layers.made import MADE
+from tfp_flows.layers.step import FlowStep, check_positive, check_size
 
 tfb = tfp.bijectors
 
@@ -53,7 +54,7 @@ def rational_quadratic_spline(params, num_bins, bound, hidden_units=None):
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class SplineAutoregressive(keras.layers.Layer):
+class SplineAutoregressive(FlowStep):
   """Trainable masked autoregressive rational-quadratic spline step.
 
   The density direction (`bijector().inverse`, data -> latent) applies the
@@ -73,42 +74,43 @@ class SplineAutoregressive(keras.layers.Layer):
     context_size: optional width C of a context every MADE unit sees.
     num_models: optional number of stacked independent models.
     **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    TypeError: if `event_size`, `num_bins`, `context_size` or `num_models`
+      is not an integer.
+    ValueError: if `num_bins < 1`, `bound` is not a positive finite number,
+      or a size is below 1; for a missing, unexpected or wrongly sized
+      context when the bijector is built.
   """
 
   def __init__(self, event_size, num_bins=8, bound=3.0, hidden_units=256,
                num_blocks=2, residual=True, activation="relu", dropout=0.0,
                context_size=None, num_models=None, **kwargs):
-    super().__init__(**kwargs)
-    self.num_bins, self.bound = int(num_bins), float(bound)
-    self.made = MADE(event_size, spline_params_size(num_bins), hidden_units=hidden_units,
-                     num_blocks=num_blocks, residual=residual, activation=activation,
-                     dropout=dropout, num_models=num_models, dtype=self.dtype_policy)
-    self.context_size = context_size
-    self._config = dict(event_size=event_size, num_bins=num_bins, bound=bound,
+    super().__init__(event_size, context_size, **kwargs)
+    self.num_bins = check_size("num_bins", num_bins)
+    self.bound = check_positive("bound", bound)
+    num_models = check_size("num_models", num_models, optional=True)
+    self.made = MADE(self.event_size, spline_params_size(self.num_bins),
+                     hidden_units=hidden_units, num_blocks=num_blocks, residual=residual,
+                     activation=activation, dropout=dropout, num_models=num_models,
+                     dtype=self.dtype_policy)
+    self._config = dict(num_bins=self.num_bins, bound=self.bound,
                         hidden_units=hidden_units, num_blocks=num_blocks,
                         residual=residual, activation=activation, dropout=dropout,
-                        context_size=context_size, num_models=num_models)
-    stack = (None,) + (() if num_models is None else (int(num_models),))
-    self.made.build(stack + (event_size,),
-                    None if context_size is None else stack + (int(context_size),))
+                        num_models=num_models)
+    stack = (None,) + (() if num_models is None else (num_models,))
+    self.made.build(stack + (self.event_size,),
+                    None if self.context_size is None else stack + (self.context_size,))
     self.built = True
 
-  def bijector(self, context=None, training=None):
-    """The step as a `tfb.Bijector` (forward: latent -> data) for the given context.
-
-    Dropout follows `training`, or with `training=None` the Keras call context
-    (active inside `fit`, off otherwise).
-    """
+  def make_bijector(self, context, training):
+    """The step (forward: latent -> data); `training=None` follows the Keras call context."""
     made, hidden = self.made, self.made.hidden_units
     return MaskedAutoregressive(
         params_fn=lambda x: made(x, context=context, training=training),
         bijector_fn=lambda p: tfb.Invert(
             rational_quadratic_spline(p, self.num_bins, self.bound, hidden)),
         event_size=made.event_size)
-
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction); returns `z`."""
-    return self.bijector(context).inverse(x)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

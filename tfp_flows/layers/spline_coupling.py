@@ -3,6 +3,7 @@ import keras
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.coupling import Coupling
+from tfp_flows.layers.step import check_positive, check_size
 from tfp_flows.layers.spline_autoregressive import (rational_quadratic_spline,
                                                     spline_params_size)
 
@@ -35,19 +36,23 @@ class SplineCoupling(Coupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    ValueError: see `Coupling`.
+    TypeError: if `num_bins` is not an integer.
+    ValueError: if `num_bins < 1` or `bound` is not a positive finite
+      number; see also `Coupling`.
   """
 
   def __init__(self, event_size, num_bins=8, bound=3.0, num_masked=None, hidden=(64, 64),
                activation="relu", context_size=None, validate_args=False, **kwargs):
+    num_bins = check_size("num_bins", num_bins)
     super().__init__(event_size, spline_params_size(num_bins), num_masked=num_masked,
                      hidden=hidden, activation=activation, context_size=context_size,
                      validate_args=validate_args, **kwargs)
-    self.num_bins, self.bound = int(num_bins), float(bound)
+    self.num_bins, self.bound = num_bins, check_positive("bound", bound)
 
-  def transform(self, params):
-    return tfb.Invert(rational_quadratic_spline(
-        params, self.num_bins, self.bound, self.conditioner.hidden[-1]))
+  def make_bijector(self, context, training):
+    hidden = self.conditioner.hidden[-1]
+    return self.coupling(context, lambda p: tfb.Invert(
+        rational_quadratic_spline(p, self.num_bins, self.bound, hidden)))
 
   def get_config(self):
     return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
