@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_flows.layers.dense import Dense
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.surjections.checks import check_bool, check_context_size
 from tfp_flows.surjections.abs import AbsDistribution
 from tfp_flows.surjections.base import check_int

@@ -3,7 +3,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.surjections.checks import check_bool, check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
 from tfp_flows.surjections.augment import AugmentDistribution

@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.mlp import MLP
 from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
 from tfp_flows.surjections.base import check_int

@@ -2,7 +2,7 @@
 import keras
 import tensorflow as tf
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.surjections.base import check_int
 from tfp_flows.surjections.max import MaxDistribution, gap_distribution
 

@@ -2,7 +2,7 @@
 import keras
 import tensorflow as tf
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.surjections.max import gap_distribution
 from tfp_flows.surjections.maxpool import blocks_to_image, check_pooling, max_pool_distribution
 

@@ -1,7 +1,7 @@
 """Keras layer of the slice surjection (SurVAE Sec. 4.1); the math is `tfp_flows.surjections.SliceDistribution`."""
 import keras
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
 from tfp_flows.surjections.base import check_int

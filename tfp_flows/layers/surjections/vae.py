@@ -1,7 +1,7 @@
 """Keras layer of a VAE as a stochastic SurVAE layer (SurVAE Sec. 2.2); the math is `tfp_flows.surjections.VAEDistribution`."""
 import keras
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.surjections.checks import check_context_size
 from tfp_flows.surjections.base import check_shape
 from tfp_flows.surjections.vae import VAEDistribution

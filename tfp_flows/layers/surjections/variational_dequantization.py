@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.flow import check_context
+from tfp_flows.layers.step import check_context
 from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
 from tfp_flows.surjections.base import check_int
