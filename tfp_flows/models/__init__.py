@@ -5,3 +5,4 @@ from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
 from tfp_flows.models.vae import BernoulliVAE
 from tfp_flows.models.dlgm import DLGM
 from tfp_flows.models.iaf_vae import IAFVAE
+from tfp_flows.models.npe import NPE
