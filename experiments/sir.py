@@ -159,6 +159,7 @@ def run_model(variant, model_name, config, ctx):
               resim_inside_90=float(np.mean((ref["x"][0] >= np.quantile(resim, 0.05, axis=0))
                                             & (ref["x"][0] <= np.quantile(resim, 0.95, axis=0)))),
               train_seconds=train_seconds, eval_seconds=time.time() - start,
+              epochs=config["epochs"], num_simulations=config["num_simulations"],
               names=list(task.names))
 
 

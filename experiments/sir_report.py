@@ -18,8 +18,8 @@ def table(results):
   """Markdown rows: one per model task, with its reference's convergence."""
   tasks = results["tasks"]
   lines = ["| variant / model | C2ST (mean; per observation) | C2ST lambda1, lambda2 | "
-           "coverage 50% | coverage 90% | SBC p-values | train s | eval s | MCMC max R-hat |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "coverage 50% | coverage 90% | SBC p-values | epochs x sims | train s | eval s | "
+           "MCMC max R-hat |", "|---|---|---|---|---|---|---|---|---|---|"]
   for key in sorted(k for k in tasks if not k.startswith("reference/")):
     r, ref = tasks[key], tasks.get(f"reference/{key.split('/')[0]}", {})
     levels = r["coverage_levels"]
@@ -30,7 +30,8 @@ def table(results):
     rhat = max(ref["max_rhat"]) if ref else float("nan")
     lines.append(
         f"| {key} | {np.mean(r['c2st']):.3f} ({_fmt(r['c2st'])}) | {pair} | {cov[0.5]:.3f} | "
-        f"{cov[0.9]:.3f} | {pvalues} | {r['train_seconds']:.0f} | {r['eval_seconds']:.0f} | "
+        f"{cov[0.9]:.3f} | {pvalues} | {r.get('epochs', '?')} x {r.get('num_simulations', '?')} | "
+        f"{r['train_seconds']:.0f} | {r['eval_seconds']:.0f} | "
         f"{rhat:.3f}{'' if all(ref.get('converged', [False])) else ' (NOT converged)'} |")
   return "\n".join(lines)
 
