@@ -56,6 +56,7 @@ PRESETS = {
 
 
 def add_arguments(parser):
+  """The study's options: `--variants`, `--epochs`, `--seed`."""
   parser.add_argument("--variants", nargs="+", default=None, help=f"some of {sorted(MODELS)}")
   parser.add_argument("--epochs", default=None, help="training epochs (overrides the preset)")
   parser.add_argument("--seed", default=0, help="seed of observations, simulations and models")
@@ -84,11 +85,13 @@ def tasks(config):
 
 
 def depends(key, config):
+  """A model task needs its variant's reference task."""
   variant, _ = key.split("/")
   return [] if variant == "reference" else [f"reference/{variant}"]
 
 
 def make_task(variant, config):
+  """The `SIR` task of a variant with the config's population and I0."""
   return SIR(variant, population=config["population"],
              initial_infected=config["initial_infected"])
 
@@ -135,6 +138,11 @@ def draw(model, x, n, seed, chunk=50):
 
 
 def run_model(variant, model_name, config, ctx):
+  """Trains one NPE and evaluates it: C2ST vs the reference, SBC, coverage, resimulation.
+
+  Draws, SBC ranks, the first observation and its resimulation band (5/50/95%
+  quantiles) go to `ctx.folder/posterior.npz`; returns the JSON-safe metrics.
+  """
   task, seed = make_task(variant, config), config["seed"]
   model, losses, train_seconds = train(task, model_name, config, ctx)
   start = time.time()
@@ -164,6 +172,7 @@ def run_model(variant, model_name, config, ctx):
 
 
 def run_task(key, config, ctx):
+  """Runs `reference/<variant>` or `<variant>/<model>`."""
   variant, name = key.split("/")
   if variant == "reference":
     return run_reference(name, config, ctx)

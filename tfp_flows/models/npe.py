@@ -147,6 +147,7 @@ class NPE(keras.Model):
     return -self.distribution(inputs["x"], training).log_prob(inputs["theta"])
 
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    """The batch mean of `call`'s per-example loss (nats)."""
     return tf.reduce_mean(y_pred)
 
   def get_config(self):

@@ -97,6 +97,7 @@ class SIR:
 
   @property
   def num_params(self):
+    """P, the number of parameters (2 basic, 3 degenerate)."""
     return len(self.names)
 
   def prior(self):
