@@ -10,4 +10,5 @@ STUDIES = {
     "energy": "experiments.energy",
     "iaf-mnist": "experiments.iaf_mnist",
     "planar-mnist": "experiments.planar_mnist",
+    "sir": "experiments.sir",
 }

@@ -23,3 +23,4 @@ from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
 from tfp_flows.layers.surjections import (
     VAE, Abs, Augment, ConditionalLocScale, Max, MaxPool2D, Slice, UniformDequantization,
     VariationalDequantization)
+from tfp_flows.layers.summary import SummaryNetwork

@@ -7,3 +7,4 @@ from tfp_flows.models.dlgm import DLGM
 from tfp_flows.models.iaf_vae import IAFVAE
 from tfp_flows.models.flow_vi import FlowVI
 from tfp_flows.models.survae_flow import SurVAEFlow
+from tfp_flows.models.npe import NPE
