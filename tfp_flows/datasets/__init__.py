@@ -5,11 +5,16 @@ from tfp_flows.datasets.nonstationary import load_nonstationary
 from tfp_flows.datasets.nonstationary import nonstationary_sources
 from tfp_flows.datasets.toy2d import load_toy2d, toy2d
 
-_LAZY = {"load_mnist": "tfp_flows.datasets.mnist", "load_mnist_numpy": "tfp_flows.datasets.mnist"}
+_LAZY = {
+  "load_mnist": "tfp_flows.datasets.mnist",
+  "load_mnist_numpy": "tfp_flows.datasets.mnist",
+  "load_spatial_mnist": "tfp_flows.datasets.spatial_mnist",
+  "load_spatial_mnist_numpy": "tfp_flows.datasets.spatial_mnist",
+}
 
 
 def __getattr__(name):
-  # MNIST imports TensorFlow; importing it on first use keeps `import tfp_flows.datasets` light.
+  # MNIST and SpatialMNIST import TensorFlow; importing it on first use keeps `import tfp_flows.datasets` light.
   if name in _LAZY:
     return getattr(importlib.import_module(_LAZY[name]), name)
   raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
