@@ -19,3 +19,5 @@ from tfp_flows.layers.additive_coupling import AdditiveCoupling
 from tfp_flows.layers.scaling import Scaling
 from tfp_flows.layers.weight_norm import WeightNorm
 from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
+from tfp_flows.layers.set_transformer import SetTransformer
+from tfp_flows.layers.transformer_coupling import TransformerCoupling
