@@ -20,8 +20,8 @@ class TransformerCoupling(keras.layers.Layer):
   2020, Sec. 5.3 and App. G: couplings over coordinates with Transformer conditioners for
   SpatialMNIST). `tfb.RealNVP` does the split and the affine part; since the conditioner mixes
   points, the step is a bijection of the whole set only, so the returned bijector needs
-  event_ndims >= 2 (it is chained with a shape-preserving `tfb.Reshape([-1, D], [-1, D])`, whose
-  minimum event rank is 2). log|det dx/dz| = sum over points and transformed coordinates of s
+  event_ndims >= 2 (it is chained with the identity `tfb.Transpose(perm=[0, 1])`, whose
+  minimum event rank is 2 and which keeps static shapes). log|det dx/dz| = sum over points and transformed coordinates of s
   (the Jacobian is block-triangular). The log-scale is soft-clamped to (-`log_scale_bound`,
   `log_scale_bound`) and the conditioner output starts at zero, so the step starts as the
   identity.
@@ -83,7 +83,7 @@ class TransformerCoupling(keras.layers.Layer):
 
     coupling = tfb.RealNVP(num_masked=self.num_masked, bijector_fn=bijector_fn,
                            validate_args=self.validate_args)
-    whole_set = tfb.Reshape([-1, self.event_size], [-1, self.event_size])
+    whole_set = tfb.Transpose(perm=[0, 1])  # identity; makes event_ndims >= 2 required
     return tfb.Chain([coupling, whole_set], name=self.name)
 
   def call(self, x, context=None):

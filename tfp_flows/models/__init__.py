@@ -5,3 +5,6 @@ from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
 from tfp_flows.models.vae import BernoulliVAE
 from tfp_flows.models.dlgm import DLGM
 from tfp_flows.models.iaf_vae import IAFVAE
+from tfp_flows.models.permute_flow import PermuteFlow
+from tfp_flows.models.sort_flow import SortFlow
+from tfp_flows.models.iid_set_flow import IIDSetFlow
