@@ -27,7 +27,7 @@ class PermuteFlow(SetFlow):
     set_size: N.
     dim: D >= 2.
     num_couplings: number of `TransformerCoupling` steps.
-    width, num_heads, num_blocks: of each coupling's `SetTransformer`.
+    width, num_heads, num_blocks, mlp_ratio: of each coupling's `SetTransformer`.
     **kwargs: passed to `keras.Model`.
 
   Raises:
@@ -39,12 +39,12 @@ class PermuteFlow(SetFlow):
   """
 
   def __init__(self, set_size, dim=2, num_couplings=4, width=64, num_heads=4, num_blocks=2,
-               **kwargs):
+               mlp_ratio=2, **kwargs):
     super().__init__(set_size, dim, **kwargs)
     if int(num_couplings) < 1 or self.dim < 2:
       raise ValueError(f"need num_couplings >= 1 and dim >= 2, got {num_couplings} and {dim}.")
     self.steps = transformer_steps(self.dim, int(num_couplings), width, num_heads, num_blocks,
-                                   dtype=self.dtype_policy)
+                                   mlp_ratio, dtype=self.dtype_policy)
     self.built = True
 
   def distribution(self, training=None):

@@ -13,8 +13,8 @@ from tfp_flows.surjections.base import is_exact
 tfd = tfp.distributions
 
 
-def transformer_steps(dim, num_couplings, width, num_heads, num_blocks, num_positions=None,
-                      dtype=None):
+def transformer_steps(dim, num_couplings, width, num_heads, num_blocks, mlp_ratio=2,
+                      num_positions=None, dtype=None):
   """`ActNorm`, then `num_couplings` x (`TransformerCoupling`, reverse `Permutation`): data side first.
 
   The permutation swaps which coordinates each coupling transforms. Equivariant over the points
@@ -23,7 +23,7 @@ def transformer_steps(dim, num_couplings, width, num_heads, num_blocks, num_posi
   steps = [ActNorm(dim, dtype=dtype)]
   for _ in range(num_couplings):
     steps += [TransformerCoupling(dim, width=width, num_heads=num_heads, num_blocks=num_blocks,
-                                  num_positions=num_positions, dtype=dtype),
+                                  mlp_ratio=mlp_ratio, num_positions=num_positions, dtype=dtype),
               Permutation(dim, kind="reverse", dtype=dtype)]
   return steps
 

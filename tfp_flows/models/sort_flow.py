@@ -29,7 +29,7 @@ class SortFlow(SetFlow):
     dim: D >= 2.
     sort_coordinate: the coordinate to sort by, in [0, D - 1] (0: x).
     num_couplings: number of `TransformerCoupling` steps.
-    width, num_heads, num_blocks: of each coupling's `SetTransformer`.
+    width, num_heads, num_blocks, mlp_ratio: of each coupling's `SetTransformer`.
     **kwargs: passed to `keras.Model`.
 
   Raises:
@@ -38,7 +38,7 @@ class SortFlow(SetFlow):
   """
 
   def __init__(self, set_size, dim=2, sort_coordinate=0, num_couplings=4, width=64, num_heads=4,
-               num_blocks=2, **kwargs):
+               num_blocks=2, mlp_ratio=2, **kwargs):
     super().__init__(set_size, dim, **kwargs)
     if int(num_couplings) < 1 or self.dim < 2 or self.set_size < 2:
       raise ValueError(f"need num_couplings >= 1, dim >= 2 and set_size >= 2, got "
@@ -49,7 +49,7 @@ class SortFlow(SetFlow):
                        f"of the {self.dim}-D points), got {sort_coordinate!r}.")
     self.sort_coordinate = sort_coordinate
     self.steps = transformer_steps(self.dim, int(num_couplings), width, num_heads, num_blocks,
-                                   num_positions=self.set_size, dtype=self.dtype_policy)
+                                   mlp_ratio, num_positions=self.set_size, dtype=self.dtype_policy)
     self.built = True
 
   def distribution(self, training=None):
