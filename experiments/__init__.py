@@ -11,4 +11,5 @@ STUDIES = {
     "iaf-mnist": "experiments.iaf_mnist",
     "planar-mnist": "experiments.planar_mnist",
     "sir": "experiments.sir",
+    "spatial-mnist": "experiments.spatial_mnist",
 }

@@ -5,7 +5,8 @@ Keras flow-step layer (with `bijector(context)`) or a `tfb.Bijector`.
 `check_bijector` checks round trips both ways (with `tf.identity` between
 calls so TFP's cache cannot answer), fldj = -ildj at matching points, fldj
 against log|det| of the autodiff Jacobian, shapes and dtypes, and that the
-gradient of `-log_prob` reaches every trainable weight: eagerly for batch
+gradient of `-log_prob` reaches every trainable weight (steps on point sets `[N, D]`, with
+`Case.event_shape`, are checked as bijections of the flattened set through `tfb.Reshape`): eagerly for batch
 shapes [], [3] and [2, 3], and inside `tf.function` for [2, 3] (all but
 the Jacobian, whose graph is slow to build). `check_built_once` builds
 a step's distribution once, outside the tape, as a TFP user does, and checks
@@ -37,19 +38,28 @@ class Case:
     make: factory of a float64 instance: a flow-step layer or a `tfb.Bijector`.
     event_size: D.
     context_size: C for conditional steps, else `None`.
+    event_shape: `(N, D)` for a step on point sets (then `event_size` is N * D), else `None`.
   """
   name: str
   cls: type
   make: Callable[[], Any]
   event_size: int
   context_size: Optional[int] = None
+  event_shape: Optional[tuple] = None
 
 
-def bijector_of(obj, context=None):
-  """The `tfb.Bijector` of a step layer (inference mode) or the bijector itself."""
-  if isinstance(obj, tfb.Bijector):
-    return obj
-  return obj.bijector() if context is None else obj.bijector(context)
+def bijector_of(obj, context=None, event_shape=None):
+  """The `tfb.Bijector` of a step layer (inference mode) or the bijector itself.
+
+  With `event_shape` `(N, D)`, the step is seen as a bijection of the flattened set `[N * D]`.
+  """
+  b = obj if isinstance(obj, tfb.Bijector) else (
+      obj.bijector() if context is None else obj.bijector(context))
+  if event_shape is None:
+    return b
+  flat = [int(np.prod(event_shape))]
+  return tfb.Chain([tfb.Reshape(flat, list(event_shape)), b,
+                    tfb.Reshape(list(event_shape), flat)])
 
 
 def make(case, seed=0, scale=0.3):
@@ -86,12 +96,13 @@ def _evaluate(obj, case, x, context, jacobian=True, gradients=True):
   if gradients:
     variables = list(getattr(obj, "trainable_variables", []))
     with tf.GradientTape() as tape:  # the bijector is built under the tape, as in training
-      loss = -tf.reduce_sum(base_log_prob(bijector_of(obj, context), x, case.event_size))
+      loss = -tf.reduce_sum(base_log_prob(bijector_of(obj, context, case.event_shape), x,
+                                           case.event_size))
     # -1 marks a weight the gradient does not reach at all.
     out["grads"] = [tf.constant(-1.0, DTYPE) if g is None
                     else tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))
                     for g in tape.gradient(loss, variables)]
-  b = bijector_of(obj, context)
+  b = bijector_of(obj, context, case.event_shape)
   if jacobian:
     flat = tf.reshape(x, [-1, case.event_size])
     with tf.GradientTape(persistent=True) as tape:
@@ -185,19 +196,21 @@ def check_built_once(case, seed=0):
 class StepModel(keras.Model):
   """A Keras model whose output is `log_prob(x)` of `N(0, I)` through one step."""
 
-  def __init__(self, step, event_size, **kwargs):
+  def __init__(self, step, event_size, event_shape=None, **kwargs):
     super().__init__(**kwargs)
     self.step, self.event_size = step, int(event_size)
+    self.event_shape = None if event_shape is None else tuple(event_shape)
     self.built = True  # the step owns all the state
 
   def get_build_config(self):
     return None
 
   def call(self, x, context=None):
-    return base_log_prob(bijector_of(self.step, context), x, self.event_size)
+    return base_log_prob(bijector_of(self.step, context, self.event_shape), x, self.event_size)
 
   def get_config(self):
     return {**super().get_config(), "event_size": self.event_size,
+            "event_shape": self.event_shape,
             "step": keras.saving.serialize_keras_object(self.step)}
 
   @classmethod
@@ -210,7 +223,7 @@ class StepModel(keras.Model):
 def check_saving(case, tmp_path, seed=0):
   """A model holding the (randomised) step reloads from `.keras` with the same log_prob."""
   step = make(case, seed)
-  model = StepModel(step, case.event_size, dtype="float64")
+  model = StepModel(step, case.event_size, case.event_shape, dtype="float64")
   x, c = _inputs(case, [4], seed)
   expected = model(x) if c is None else model(x, c)
   path = str(tmp_path / f"{case.name}.keras")

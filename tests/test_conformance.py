@@ -107,10 +107,25 @@ CASES = [
     Case("data_affine", B.DataAffine, lambda: B.DataAffine(_stats_fn, event_size=2), 2),
     Case("rational_quadratic_spline", B.RationalQuadraticSpline,
          lambda: B.RationalQuadraticSpline(*_spline_params(), range_min=-3.0), 2),
+    # Steps on point sets [N, D] = [3, 2], checked on the flattened set.
+    Case("transformer_coupling_set", L.TransformerCoupling,
+         lambda: L.TransformerCoupling(2, width=8, num_heads=2, num_blocks=1, **F64),
+         6, event_shape=(3, 2)),
+    Case("transformer_coupling_set_context_positions", L.TransformerCoupling,
+         lambda: L.TransformerCoupling(3, num_masked=1, width=8, num_heads=2, num_blocks=1,
+                                       context_size=C, num_positions=3, **F64),
+         9, C, event_shape=(3, 3)),
+    Case("actnorm_set", L.ActNorm, lambda: _training_batch(L.ActNorm(2, **F64), 2), 6,
+         event_shape=(3, 2)),
+    Case("permutation_set", L.Permutation, lambda: L.Permutation(2, kind="reverse", **F64), 6,
+         event_shape=(3, 2)),
 ]
 
 # Exported names that are not flow steps or bijectors.
 NON_STEPS = {"layers.Dense", "layers.FlowStep", "layers.check_context", "layers.MLP", "layers.MADE", "layers.ExponentialFamilyPrior",
+             "layers.SetTransformer",
+             # its inverse needs sets sorted in one coordinate: tests/test_set_steps.py
+             "bijectors.ascending_column",
              "layers.chain",
              "layers.WeightNorm", "layers.ResNetBlock", "layers.ResNetEncoder",
              "layers.ResNetDecoder"}

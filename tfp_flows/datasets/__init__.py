@@ -4,8 +4,13 @@ import importlib
 from tfp_flows.datasets.nonstationary import nonstationary_sources
 from tfp_flows.datasets.toy2d import load_toy2d, toy2d
 
-_LAZY = {"load_nonstationary": "tfp_flows.datasets.nonstationary_builder",
-         "load_mnist": "tfp_flows.datasets.mnist", "load_mnist_numpy": "tfp_flows.datasets.mnist"}
+_LAZY = {
+  "load_nonstationary": "tfp_flows.datasets.nonstationary_builder",
+  "load_mnist": "tfp_flows.datasets.mnist",
+  "load_mnist_numpy": "tfp_flows.datasets.mnist",
+  "load_spatial_mnist": "tfp_flows.datasets.spatial_mnist",
+  "load_spatial_mnist_numpy": "tfp_flows.datasets.spatial_mnist",
+}
 
 
 def __getattr__(name):

@@ -24,3 +24,5 @@ from tfp_flows.layers.surjections import (
     VAE, Abs, Augment, ConditionalLocScale, Max, MaxPool2D, Slice, UniformDequantization,
     VariationalDequantization)
 from tfp_flows.layers.summary import SummaryNetwork
+from tfp_flows.layers.set_transformer import SetTransformer
+from tfp_flows.layers.transformer_coupling import TransformerCoupling

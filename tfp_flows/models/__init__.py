@@ -8,3 +8,6 @@ from tfp_flows.models.iaf_vae import IAFVAE
 from tfp_flows.models.flow_vi import FlowVI
 from tfp_flows.models.survae_flow import SurVAEFlow
 from tfp_flows.models.npe import NPE
+from tfp_flows.models.permute_flow import PermuteFlow
+from tfp_flows.models.sort_flow import SortFlow
+from tfp_flows.models.iid_set_flow import IIDSetFlow

@@ -3,7 +3,7 @@ import math
 
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check, check_vector_event
+from tfp_flows.surjections.base import SurjectiveDistribution, check
 from tfp_flows.surjections.permutation import random_permutation
 
 
@@ -19,33 +19,59 @@ class SortDistribution(SurjectiveDistribution):
   its bijector chain with `tfb.Ascending()`); otherwise `log_prob` integrates
   to the inner mass of the ascending cone only. The layer has no learned parts.
 
-  Shapes: x and z are `[..., D]`.
+  Point sets (`key=k`): the event is `[N, D]`, N points of D coordinates, and
+  the points are sorted by their coordinate k (SortFlow on SpatialMNIST,
+  Sec. 5.3, sorts by the first coordinate); the contribution is `-log N!`,
+  exact when no two points share that coordinate (almost surely for
+  continuous data). The inner distribution must then be ascending in column
+  k over the points, e.g. through `tfp_flows.bijectors.ascending_column`.
+
+  Shapes: x and z are `[..., D]` (`key=None`) or `[..., N, D]` (`key=k`).
 
   Args:
-    inner: `tfd.Distribution` over ascending z with event `[D]`.
+    inner: `tfd.Distribution` over ascending z with event `[D]`, or `[N, D]`
+      ascending in column `key`.
+    key: None (sort a vector) or the coordinate k in [0, D - 1] to sort the
+      points of a set by.
     validate_args: if True, `sample` checks that the inner samples are sorted.
     name: name of the distribution.
 
   Raises:
-    ValueError: if `inner`'s event is not a vector `[D]`; in `log_prob`, for x
-      whose last axis is not D.
+    ValueError: if `key` is not None and the inner event is not `[N, D]`
+      or `key` is outside [0, D - 1]; for `key=None`, an inner event that is
+      not `[D]`.
     ValueError / InvalidArgumentError: with `validate_args`, when `sample`
       draws an unsorted z.
   """
 
-  def __init__(self, inner, validate_args=False, name="sort_surjection"):
+  def __init__(self, inner, key=None, validate_args=False, name="sort_surjection"):
     parameters = dict(locals())
-    check_vector_event("SortDistribution", inner, "a vector event [D] to sort")
-    super().__init__(inner, inner.event_shape, validate_args=validate_args,
+    shape = inner.event_shape
+    if key is None and len(shape) != 1:
+      raise ValueError(f"Sort without a key sorts vectors: the inner event must be [D], got "
+                       f"{shape}; pass key=k to sort the points of [N, D] sets by coordinate k.")
+    if key is not None and (len(shape) != 2 or isinstance(key, bool) or
+                            not isinstance(key, int) or not 0 <= key < shape[-1]):
+      raise ValueError(f"key (the sort coordinate) must be an int in [0, D - 1] for an inner "
+                       f"event [N, D]; got key={key!r} and inner event shape {shape}.")
+    self._key = key
+    super().__init__(inner, shape, validate_args=validate_args,
                      parameters=parameters, name=name)
 
   def _inference(self, x, seed):
-    size = int(self.event_shape[-1])
-    log_p = tf.fill(tf.shape(x)[:-1], tf.constant(-math.lgamma(size + 1), x.dtype))
-    return tf.sort(x, axis=-1), log_p
+    rank = len(self.event_shape)
+    size = int(self.event_shape[0])
+    log_p = tf.fill(tf.shape(x)[:len(x.shape) - rank],
+                    tf.constant(-math.lgamma(size + 1), x.dtype))
+    if self._key is None:
+      return tf.sort(x, axis=-1), log_p
+    order = tf.argsort(x[..., self._key], axis=-1, stable=True)
+    return tf.gather(x, order, axis=len(x.shape) - 2, batch_dims=len(x.shape) - 2), log_p
 
   def _generate(self, z, seed):
+    keys = z if self._key is None else z[..., self._key]
     if self.validate_args:
-      check(z[..., 1:] >= z[..., :-1], "Sort: the inner distribution sampled an "
-            "unsorted z; end its bijector chain with tfb.Ascending().")
-    return random_permutation(z, seed)
+      check(keys[..., 1:] >= keys[..., :-1], "Sort: the inner distribution sampled an "
+            "unsorted z; end its bijector chain with tfb.Ascending() (sets: "
+            "tfp_flows.bijectors.ascending_column).")
+    return random_permutation(z, seed, -1 if self._key is None else -2)
