@@ -124,6 +124,9 @@ class FlowStep(keras.layers.Layer):
       not D.
   """
 
+  # The rank of the step's events: 1 for vectors `[D]`; 2 for steps on point sets `[N, D]`.
+  event_ndims = 1
+
   def __init__(self, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
     self.event_size = check_size("event_size", event_size)
@@ -214,7 +217,7 @@ class StepBijector(tfb.Bijector):
     self._weights = tuple(step.weights)
     self._variables = tuple(w.value for w in self._weights)  # what tf.Module tracking finds
     self._memo = ((), None)
-    super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
+    super().__init__(forward_min_event_ndims=step.event_ndims, is_constant_jacobian=False,
                      parameters=parameters, name=step.name)
 
   @classmethod
@@ -265,10 +268,10 @@ class StepBijector(tfb.Bijector):
     return self._remember(self._inner(x).inverse(x))
 
   def _forward_log_det_jacobian(self, z):
-    return self._inner(z).forward_log_det_jacobian(z, event_ndims=1)
+    return self._inner(z).forward_log_det_jacobian(z, event_ndims=self._step.event_ndims)
 
   def _inverse_log_det_jacobian(self, x):
-    return self._inner(x).inverse_log_det_jacobian(x, event_ndims=1)
+    return self._inner(x).inverse_log_det_jacobian(x, event_ndims=self._step.event_ndims)
 
   def _batch_shape(self, x_event_ndims):
     self._check_weights()
