@@ -176,7 +176,7 @@ def check_built_once(case, seed=0):
   x, c = _inputs(case, [2, 3], seed)
   scale = tf.constant(np.linspace(1.0, 2.0, case.event_size), DTYPE)
   q = tfd.TransformedDistribution(tfd.MultivariateNormalDiag(scale_diag=scale),
-                                  bijector_of(obj, c))
+                                  bijector_of(obj, c, case.event_shape))
   listed = q.trainable_variables
   expected = [w.value for w in obj.trainable_weights]
   assert len({id(v) for v in listed}) == len(listed), f"{case.name}: a variable is listed twice"
