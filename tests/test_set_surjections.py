@@ -77,5 +77,5 @@ def test_bad_axes_and_keys_name_the_value():
   with pytest.raises(ValueError, match=r"key \(the sort coordinate\) must be an int in \[0, D - 1\]"
                                        r".* got key=2 and inner event shape \(3, 2\)"):
     SortDistribution(_gaussian_set(3, 2), key=2)
-  with pytest.raises(ValueError, match="inner event must be \\[D\\], got \\(3, 2\\)"):
+  with pytest.raises(ValueError, match=r"vector event \[D\] to sort, got event shape \(3, 2\)"):
     SortDistribution(_gaussian_set(3, 2))

@@ -141,8 +141,8 @@ def test_a_stack_out_of_memory_names_k_and_a_smaller_one(monkeypatch):
 
   config = dict(data=dict(n_per_segment=10, n_segments=2, dim=2, n_layers=1), iterations=5,
                 iflow={})
-  key = json.dumps(["iflow", config["data"], 4, 5])
+  key = json.dumps(["iflow", config["data"], 4, 5, True])
   monkeypatch.setitem(iflow._TRAINERS, key, OutOfMemory())
-  ctx = types.SimpleNamespace(members=[f"study/iflow/{s}" for s in (1, 2, 3, 4)])
+  ctx = types.SimpleNamespace(members=[f"study/iflow/{s}" for s in (1, 2, 3, 4)], verbose=0)
   with pytest.raises(RuntimeError, match=r"K=4 models ran out of memory.*--parallel 2"):
     iflow.run_task("study/iflow/k4-seeds-1-4", config, ctx)

@@ -1,7 +1,7 @@
 """Stochastic permutation layer (SurVAE Sec. 4.1, "StochasticPermutation"), and TFP's bijective alternatives."""
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner, check_vector_event
 
 
 def random_permutation(v, seed, axis=-1):
@@ -70,6 +70,10 @@ class StochasticPermutationDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, axis=-1, name="stochastic_permutation"):
     parameters = dict(locals())
+    check_inner("StochasticPermutationDistribution", inner)
+    if axis == -1:
+      check_vector_event("StochasticPermutationDistribution", inner,
+                         "a vector event [D] to permute")
     check_axis(axis, inner)
     self._axis = axis
     super().__init__(inner, inner.event_shape, parameters=parameters, name=name)

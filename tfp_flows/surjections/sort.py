@@ -3,7 +3,8 @@ import math
 
 import tensorflow as tf
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check
+from tfp_flows.surjections.base import (SurjectiveDistribution, check, check_inner,
+                                        check_vector_event)
 from tfp_flows.surjections.permutation import random_permutation
 
 
@@ -46,10 +47,10 @@ class SortDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, key=None, validate_args=False, name="sort_surjection"):
     parameters = dict(locals())
+    check_inner("SortDistribution", inner)
     shape = inner.event_shape
-    if key is None and len(shape) != 1:
-      raise ValueError(f"Sort without a key sorts vectors: the inner event must be [D], got "
-                       f"{shape}; pass key=k to sort the points of [N, D] sets by coordinate k.")
+    if key is None:  # sets are sorted by a key coordinate; vectors need a vector event
+      check_vector_event("SortDistribution", inner, "a vector event [D] to sort")
     if key is not None and (len(shape) != 2 or isinstance(key, bool) or
                             not isinstance(key, int) or not 0 <= key < shape[-1]):
       raise ValueError(f"key (the sort coordinate) must be an int in [0, D - 1] for an inner "
