@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_gpu_script_dry_run_writes_table_and_timing(tmp_path):
   out = tmp_path / "gpu"
   env = dict(os.environ, DRY_RUN="1", PRESET="quick", SEEDS="1-2", MODELS="ivae",

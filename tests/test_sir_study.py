@@ -7,6 +7,7 @@ import pytest
 from tfp_flows import cli
 
 
+@pytest.mark.slow
 def test_quick_basic_run_writes_results_and_figures(tmp_path):
   argv = ["reproduce", "sir", "--preset", "quick", "--out", str(tmp_path), "--variants", "basic"]
   assert cli.main(argv) == 0

@@ -35,6 +35,7 @@ EXACT = {
 }
 
 
+@pytest.mark.slow
 def test_tiny_study_through_the_cli_writes_every_run_and_resumes(tmp_path, monkeypatch):
   monkeypatch.setitem(survae_toy.PRESETS, "tiny", TINY)
   argv = [

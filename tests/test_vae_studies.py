@@ -96,6 +96,7 @@ def _check_runs(out, names, epochs, iterations):
   return results
 
 
+@pytest.mark.slow
 def test_planar_study_end_to_end_resumes_and_reports(
   planar_tiny, tmp_path, mnist_dir, mnist_data_dir, monkeypatch
 ):
@@ -182,6 +183,7 @@ def test_nan_keeps_the_last_good_checkpoint_and_the_study_goes_on(
   assert runs["planar_k10"]["epochs"] == 3 and runs["planar_k10"]["stopped"] is None
 
 
+@pytest.mark.slow
 def test_iaf_study_end_to_end_with_the_2d_latent_study(
   tmp_path, mnist_dir, mnist_data_dir, monkeypatch
 ):
