@@ -35,12 +35,20 @@ class Case:
     make: factory of a float64 instance: a flow-step layer or a `tfb.Bijector`.
     event_size: D.
     context_size: C for conditional steps, else `None`.
+    event_shape: the event shape of image steps (e.g. `(4, 4, 2)`, D = its
+      product), else `None` for vectors `[D]`.
   """
   name: str
   cls: type
   make: Callable[[], Any]
   event_size: int
   context_size: Optional[int] = None
+  event_shape: Optional[tuple] = None
+
+
+def event_shape_of(case):
+  """The event shape of the case as a list (`[D]` for vector steps)."""
+  return list(case.event_shape or (case.event_size,))
 
 
 def bijector_of(obj, context=None):
@@ -65,14 +73,14 @@ def make(case, seed=0, scale=0.3):
 
 
 def base_log_prob(bijector, x, event_size):
-  """`log_prob(x)` of `N(0, I_D)` pushed through `bijector`."""
+  """`log_prob(x)` of `N(0, I)` pushed through `bijector`; `event_size` is D or an event shape."""
   base = tfd.Sample(tfd.Normal(tf.constant(0.0, DTYPE), 1.0), event_size)
   return tfd.TransformedDistribution(base, bijector).log_prob(x)
 
 
 def _inputs(case, batch_shape, seed):
   rng = np.random.default_rng(seed)
-  x = tf.constant(rng.standard_normal(batch_shape + [case.event_size]), DTYPE)
+  x = tf.constant(rng.standard_normal(batch_shape + event_shape_of(case)), DTYPE)
   c = None if case.context_size is None else tf.constant(
       rng.standard_normal(batch_shape + [case.context_size]), DTYPE)
   return x, c
@@ -81,15 +89,17 @@ def _inputs(case, batch_shape, seed):
 def _evaluate(obj, case, x, context, jacobian=True, gradients=True):
   """All quantities of the checks at `x` `[..., D]`, from a freshly built bijector."""
   out = {}
-  if gradients:
-    variables = list(getattr(obj, "trainable_variables", []))
+  variables = list(getattr(obj, "trainable_variables", []))
+  if gradients and variables:
     with tf.GradientTape() as tape:  # the bijector is built under the tape, as in training
-      loss = -tf.reduce_sum(base_log_prob(bijector_of(obj, context), x, case.event_size))
+      loss = -tf.reduce_sum(base_log_prob(bijector_of(obj, context), x, event_shape_of(case)))
     # -1 marks a weight the gradient does not reach at all.
     out["grads"] = [tf.constant(-1.0, DTYPE) if g is None
                     else tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))
                     for g in tape.gradient(loss, variables)]
   b = bijector_of(obj, context)
+  event_ndims = len(event_shape_of(case))
+  batch = tf.shape(x)[:tf.rank(x) - event_ndims]
   if jacobian:
     flat = tf.reshape(x, [-1, case.event_size])
     with tf.GradientTape(persistent=True) as tape:
@@ -97,28 +107,34 @@ def _evaluate(obj, case, x, context, jacobian=True, gradients=True):
       y_flat = tf.reshape(b.forward(tf.reshape(flat, tf.shape(x))), [-1, case.event_size])
     out["jacobian"] = tf.reshape(
         tape.batch_jacobian(y_flat, flat, experimental_use_pfor=False),
-        tf.concat([tf.shape(x), [case.event_size]], 0))
+        tf.concat([batch, [case.event_size] * 2], 0))
   x_new = tf.identity(x)
-  out.update(y=b.forward(x_new), fldj=b.forward_log_det_jacobian(x_new, event_ndims=1))
+  out.update(y=b.forward(x_new),
+             fldj=b.forward_log_det_jacobian(x_new, event_ndims=event_ndims))
   y_new = tf.identity(out["y"])
-  out.update(x_back=b.inverse(y_new), ildj=b.inverse_log_det_jacobian(y_new, event_ndims=1))
-  z = b.inverse(tf.identity(x))
-  out["x_again"] = b.forward(tf.identity(z))
+  out.update(x_back=b.inverse(y_new),
+             ildj=b.inverse_log_det_jacobian(y_new, event_ndims=event_ndims))
+  # y -> x -> y from y = f(x), so the check also holds for shape-changing bijectors (squeeze)
+  out["y_again"] = b.forward(tf.identity(b.inverse(tf.identity(out["y"]))))
   return out
 
 
 def _assert_conforms(case, out, x, batch_shape, where, names=()):
-  d = case.event_size
   msg = f"{case.name} ({where}, batch shape {batch_shape})"
-  for key in ("y", "x_back", "x_again"):
-    assert out[key].shape == batch_shape + [d], f"{msg}: {key} has shape {out[key].shape}"
+  assert out["x_back"].shape == batch_shape + event_shape_of(case), (
+      f"{msg}: x_back has shape {out['x_back'].shape}")
+  for key in ("y", "y_again"):  # y may have another event shape (e.g. a squeeze)
+    assert out[key].shape[:len(batch_shape)] == batch_shape, (
+        f"{msg}: {key} has shape {out[key].shape}")
+  assert out["y_again"].shape == out["y"].shape, f"{msg}: y_again has shape {out['y_again'].shape}"
+  for key in ("y", "x_back", "y_again"):
     assert out[key].dtype == DTYPE, f"{msg}: {key} has dtype {out[key].dtype}"
   for key in ("fldj", "ildj"):  # constant log-dets may broadcast, as TFP's do
     assert np.broadcast_shapes(out[key].shape, batch_shape) == tuple(batch_shape), (
         f"{msg}: {key} has shape {out[key].shape}")
     assert out[key].dtype == DTYPE, f"{msg}: {key} has dtype {out[key].dtype}"
   np.testing.assert_allclose(out["x_back"], x, atol=1e-9, err_msg=f"{msg}: x -> y -> x")
-  np.testing.assert_allclose(out["x_again"], x, atol=1e-9, err_msg=f"{msg}: y -> x -> y")
+  np.testing.assert_allclose(out["y_again"], out["y"], atol=1e-9, err_msg=f"{msg}: y -> x -> y")
   np.testing.assert_allclose(out["fldj"], -out["ildj"], atol=1e-9,
                              err_msg=f"{msg}: fldj != -ildj")
   if "jacobian" in out:
@@ -156,7 +172,8 @@ class StepModel(keras.Model):
 
   def __init__(self, step, event_size, **kwargs):
     super().__init__(**kwargs)
-    self.step, self.event_size = step, int(event_size)
+    self.step = step
+    self.event_size = int(event_size) if np.ndim(event_size) == 0 else list(event_size)
     self.built = True  # the step owns all the state
 
   def get_build_config(self):
@@ -179,7 +196,7 @@ class StepModel(keras.Model):
 def check_saving(case, tmp_path, seed=0):
   """A model holding the (randomised) step reloads from `.keras` with the same log_prob."""
   step = make(case, seed)
-  model = StepModel(step, case.event_size, dtype="float64")
+  model = StepModel(step, event_shape_of(case), dtype="float64")
   x, c = _inputs(case, [4], seed)
   expected = model(x) if c is None else model(x, c)
   path = str(tmp_path / f"{case.name}.keras")

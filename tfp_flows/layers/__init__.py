@@ -19,3 +19,6 @@ from tfp_flows.layers.additive_coupling import AdditiveCoupling
 from tfp_flows.layers.scaling import Scaling
 from tfp_flows.layers.weight_norm import WeightNorm
 from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
+from tfp_flows.layers.conv_conditioner import ConvConditioner
+from tfp_flows.layers.conv_affine_coupling import ConvAffineCoupling
+from tfp_flows.layers.conv_spline_coupling import ConvSplineCoupling
