@@ -5,3 +5,5 @@ from tfp_flows.models.stacked import PerModelReduceLROnPlateau, StackedAdam
 from tfp_flows.models.vae import BernoulliVAE
 from tfp_flows.models.dlgm import DLGM
 from tfp_flows.models.iaf_vae import IAFVAE
+from tfp_flows.models.image_flow import ImageFlow
+from tfp_flows.models.image_flow_configs import CONFIGS as IMAGE_FLOW_CONFIGS

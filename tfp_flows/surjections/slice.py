@@ -1,5 +1,6 @@
 """Slice surjection: keep the first part of x, a learned decoder for the rest (SurVAE Sec. 4.1, "Slice")."""
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfp_flows.surjections.base import SurjectiveDistribution
@@ -14,29 +15,33 @@ class SliceDistribution(SurjectiveDistribution):
   contribution (Nielsen et al. 2020, Sec. 4.1 "Slice", Eq. 9; multi-scale
   "factor out" layers of RealNVP/Glow are this layer): `log p(x2 | z)`; exact.
 
-  Shapes: x `[..., D]`, z `[..., d]` with d = `inner.event_shape[-1]` < D.
+  Shapes: x `[..., D]`, z `[..., d]` with d = `inner.event_shape[-1]` < D;
+  for an event of higher rank (images `[H, W, C]`, the multiscale
+  factor-out) the last axis is sliced: z `[..., H, W, d]`.
 
   Args:
-    inner: `tfd.Distribution` over z with event `[d]`.
-    decoder: callable `z [..., d] -> tfd.Distribution` with event `[D - d]`.
-    event_size: D.
+    inner: `tfd.Distribution` over z with event `[d]` (or `[..., d]`).
+    decoder: callable `z -> tfd.Distribution` with event `[D - d]` (or `[..., D - d]`).
+    event_size: D, or the full event shape `[..., D]` of x.
     name: name of the distribution.
 
   Raises:
-    ValueError: if `inner`'s event is not a vector of size d < D.
+    ValueError: if `inner`'s event is not x's with a last axis d < D.
   """
 
   def __init__(self, inner, decoder, event_size, name="slice_surjection"):
     parameters = dict(locals())
-    event_size = int(event_size)
-    if inner.event_shape.rank != 1 or not 0 < inner.event_shape[0] < event_size:
-      raise ValueError(f"Slice keeps the first d of D = {event_size} entries and needs "
-                       f"an inner event shape [d] with 0 < d < D, got {inner.event_shape}.")
+    shape = tf.TensorShape([int(event_size)] if np.ndim(event_size) == 0 else event_size)
+    got = inner.event_shape
+    if got.rank != shape.rank or got[:-1] != shape[:-1] or not 0 < got[-1] < shape[-1]:
+      raise ValueError(f"Slice keeps the first d of D = {shape[-1]} entries of the last axis "
+                       f"of x {shape} and needs an inner event shape {shape[:-1].as_list() + ['d']}"
+                       f" with 0 < d < D, got {inner.event_shape}.")
     self._decoder = decoder
-    super().__init__(inner, [event_size], parameters=parameters, name=name)
+    super().__init__(inner, shape, parameters=parameters, name=name)
 
   def _inference(self, x, seed):
-    keep = self._inner.event_shape[0]
+    keep = self._inner.event_shape[-1]
     z = x[..., :keep]
     return z, self._decoder(z).log_prob(x[..., keep:])
 
