@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from experiments import results as results_file
+from experiments import runner
 from tfp_flows import layers, targets
 
 BOX = 4.0
@@ -113,18 +113,6 @@ class ReverseKL(keras.Model):
     return {m.name: m.result() for m in self.metrics}
 
 
-class _Progress(keras.callbacks.Callback):
-  """One `keras.utils.Progbar` over a run's iterations, updated at each epoch's end."""
-
-  def __init__(self, iterations, label):
-    super().__init__()
-    print(label)
-    self.bar = keras.utils.Progbar(iterations, stateful_metrics=["loss", "free_energy"])
-
-  def on_epoch_end(self, epoch, logs=None):
-    self.bar.update(int(self.model.optimizer.iterations.numpy()), list((logs or {}).items()))
-
-
 def evaluate(model, log_z, samples, chunk=10000):
   """Monte Carlo KL(q || p) from `samples` draws of q, in chunks of `chunk`.
 
@@ -164,7 +152,7 @@ def density_grid(flow, num=200):
   return np.exp(flow.distribution().log_prob(grid).numpy()).reshape(num, num)
 
 
-def train_one(model_name, target, preset, seed=0, verbose=True):
+def train_one(model_name, target, preset, seed=0, verbose=0, callbacks=()):
   """Trains one (model, target) with `model.fit` and evaluates it.
 
   Args:
@@ -172,13 +160,13 @@ def train_one(model_name, target, preset, seed=0, verbose=True):
     target: `U1` .. `U4`.
     preset: a dict like `PRESETS["quick"]`.
     seed: seed of the initial weights and of the sampling.
-    verbose: show a progress bar.
+    verbose: Keras fit verbosity.
+    callbacks: more Keras callbacks for `fit` (the runner's TensorBoard and `FiniteGuard`).
 
   Returns:
-    `(entry, density)`: the results.json entry (KL and its standard error in
-    nats, mass outside the box, log Z, parameter count, iterations, wall
-    seconds of `fit` including tracing, free energy per epoch) and
-    `density_grid(flow)`.
+    `(entry, density)`: the results entry (KL and its standard error in nats, mass outside
+    the box, log Z, parameter count, iterations, wall seconds of `fit` including tracing,
+    free energy per epoch) and `density_grid(flow)`.
   """
   keras.utils.set_random_seed(seed)
   flow = build_flow(model_name)
@@ -188,10 +176,9 @@ def train_one(model_name, target, preset, seed=0, verbose=True):
   epochs = 20
   per_epoch = max(1, preset["iterations"] // epochs)
   dummy = tf.data.Dataset.from_tensors(0.0).repeat()
-  callbacks = [_Progress(per_epoch * epochs, f"{model_name} / {target}")] if verbose else []
   start = time.time()
-  history = model.fit(dummy, epochs=epochs, steps_per_epoch=per_epoch, verbose=0, shuffle=False,
-                      callbacks=callbacks)
+  history = model.fit(dummy, epochs=epochs, steps_per_epoch=per_epoch, verbose=verbose,
+                      shuffle=False, callbacks=list(callbacks))
   seconds = time.time() - start
   log_z = _log_z(ENERGIES[target], bound=BOX + 1.0, num=2501)
   kl, kl_se, outside = evaluate(model, log_z, preset["eval_samples"])
@@ -203,50 +190,74 @@ def train_one(model_name, target, preset, seed=0, verbose=True):
 
 
 def add_arguments(parser):
-  """Options beside `--preset` (quick | paper) and `--out`."""
+  """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
   parser.add_argument("--models", nargs="*", default=None, help="subset, e.g. planar-8 nice")
   parser.add_argument("--targets", nargs="*", default=None, help="subset of U1 U2 U3 U4")
-  parser.add_argument("--iterations", type=int, default=None, help="override the preset")
-  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
+  parser.add_argument("--seed", default="0", help="seed of weights and sampling, 0 .. 2**32-1")
 
 
-def run(args):
-  """Trains every (model, target) not yet in `args.out/results.json`, then writes the report.
+def configure(args, preset):
+  """The run config: the preset with `--iterations`, `--models`, `--targets`, `--seed` applied.
 
   Raises:
-    ValueError: for an unknown preset.
+    ValueError: naming the option, for an unknown model or target, `--iterations` < 1 or a
+      seed outside 0 .. 2**32 - 1.
   """
-  preset, results = results_file.start(args, PRESETS, "energy")
-  os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  for model_name in args.models or preset["models"]:
-    for target in args.targets or preset["targets"]:
-      key = f"{model_name}/{target}"
-      if key in results["runs"]:
-        continue
-      entry, density = train_one(model_name, target, preset, seed=args.seed)
-      np.save(os.path.join(args.out, "densities", f"{model_name}_{target}.npy"),
-              density.astype("float32"))
-      results["runs"][key] = entry
-      results_file.save(args.out, results)
-  report(args.out)
+  if args.iterations is not None:
+    preset["iterations"] = runner.positive_int("--iterations", args.iterations)
+  for name in args.models or ():
+    kind, _, k = name.partition("-")
+    if not (name == "nice" or (kind in ("planar", "radial") and k.isdigit() and int(k) >= 1)):
+      raise ValueError(f"--models: unknown model {name!r}; expected planar-K, radial-K or nice.")
+  for name in args.targets or ():
+    if name not in ENERGIES:
+      raise ValueError(f"--targets: unknown target {name!r}; expected some of {sorted(ENERGIES)}.")
+  preset["seed"] = runner.seed("--seed", args.seed)
+  preset["models"] = list(args.models or preset["models"])
+  preset["targets"] = list(args.targets or preset["targets"])
+  return preset
 
 
-def report(out):
+def tasks(config):
+  """One task per (model, target): `"planar-8/U1"`."""
+  return [f"{m}/{t}" for m in config["models"] for t in config["targets"]]
+
+
+def run_task(key, config, ctx):
+  """Trains and evaluates one (model, target); its density grid goes to `ctx.folder`."""
+  model_name, target = key.split("/")
+  entry, density = train_one(model_name, target, config, seed=config["seed"],
+                             verbose=ctx.verbose, callbacks=ctx.callbacks())
+  np.save(os.path.join(ctx.folder, "density.npy"), density.astype("float32"))
+  return entry
+
+
+def report(out, results):
   """Writes `results.md` (table) and `energy.png` (rows: targets; columns: exp(-U), then models).
 
   Args:
-    out: a folder holding `results.json` and `densities/*.npy` from `run`.
+    out: a folder holding `results.json` and the task folders from `reproduce`.
+    results: the runner's results dict.
+
+  Returns:
+    The markdown of `results.md`.
+
+  Raises:
+    ValueError: if `results` lacks the config or has no task.
   """
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  results = results_file.load(out, "energy")
-  runs = results["runs"]
+  runs, settings = results["tasks"], results.get("config")
+  if not runs or settings is None:
+    raise ValueError(f"{runner.results_path(out)} has no finished energy task"
+                     f"{'' if settings else ' and no config'}: nothing to report.")
   model_names = list(dict.fromkeys(r["model"] for r in runs.values()))
   target_names = [t for t in targets.ENERGIES if any(r["target"] == t for r in runs.values())]
   lines = [f"# Energy study ({results['preset']} preset)", "",
-           f"Settings: {json.dumps(results['settings'])}", "",
+           f"Settings: {json.dumps(settings)}", "",
            "KL(q || p) in nats (+- standard error) to p = exp(-U - wall) / Z, the wall confining "
            "p to [-4, 4]^2; log Z by the trapezoid rule on a 2501 x 2501 grid over [-5, 5]^2; "
            "'out' = share of q's samples outside [-4, 4]^2; seconds = wall time of model.fit "
@@ -264,8 +275,9 @@ def report(out):
     secs = sum(runs[f"{m}/{t}"]["seconds"] for t in target_names if f"{m}/{t}" in runs)
     lines.append(f"| {m} | {first['params']} | " + " | ".join(cells)
                  + f" | {first['iterations']} | {secs:.0f} |")
+  markdown = "\n".join(lines) + "\n"
   with open(os.path.join(out, "results.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
+    f.write(markdown)
 
   num = 200
   t = (np.arange(num) + 0.5) / num * 2 * BOX - BOX
@@ -278,7 +290,7 @@ def report(out):
     axes[i, 0].imshow(true, origin="lower", extent=extent, cmap="viridis")
     axes[i, 0].set_ylabel(tname)
     for j, m in enumerate(model_names):
-      file = os.path.join(out, "densities", f"{m}_{tname}.npy")
+      file = os.path.join(runner.task_folder(out, f"{m}/{tname}"), "density.npy")
       if os.path.exists(file):
         axes[i, j + 1].imshow(np.load(file), origin="lower", extent=extent, cmap="viridis")
   for j, title in enumerate(["exp(-U)"] + model_names):
@@ -289,3 +301,8 @@ def report(out):
   fig.tight_layout()
   fig.savefig(os.path.join(out, "energy.png"), dpi=80)
   plt.close(fig)
+  return markdown
+
+
+STUDY = runner.Study("energy", PRESETS, configure, tasks, run_task, report,
+                     add_arguments=add_arguments)

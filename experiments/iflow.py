@@ -1,15 +1,19 @@
 """The iFlow vs iVAE identifiability study (Li, Hooi & Lee 2019, arXiv:1909.12555, Sec. 5).
 
 `tfp-flows reproduce iflow [--preset quick|paper] [--seeds 1-100]
-[--models iflow,ivae,ivae-learned-mean] [--parallel K] [--out DIR]`
+[--models iflow,ivae,ivae-learned-mean] [--parallel auto|K] [--out DIR] [runner options]`
 
-For each model and seed: draw the seed's nonstationary-sources data, train
-with `model.fit` (Adam 1e-3, batch 64, per-model ReduceLROnPlateau 0.25 /
-10 epochs), score the MCC of the recovered sources on all N points, and
-record it in `results.json` at once, so a rerun skips finished seeds. With
-`--parallel K`, K seeds train as one stacked model under one `tf.function`.
-Then the 2-D visual case, the table and the figures (`experiments.iflow_report`).
+A study of `experiments.runner`. One task per (part, model, seed), keys `study/<model>/<seed>`
+and `visual/<model>/<seed>` (the 2-D visual case, first seed only). Pending seeds of a model
+run in groups of K (`--parallel`) as ONE unit `<part>/<model>/seeds-<first>-<last>`: the K
+seeds train as one stacked model under one `tf.function`. Each seed: draw its
+nonstationary-sources data, train with `model.fit` (Adam 1e-3, batch 64, per-model
+ReduceLROnPlateau 0.25 / 10 epochs), score the MCC of the recovered sources on all N points;
+its latents go to `tasks/<part>/<model>/<seed>/latents.npz`. Table and figures:
+`experiments.iflow_report`. A `results.json` of the layout before the runner (`runs`) is
+migrated on load: each finished seed becomes a finished task; its latents stay in `latents/`.
 """
+import json
 import os
 import time
 
@@ -18,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from experiments import iflow_report
-from experiments import results as results_file
+from experiments import runner
 from tfp_flows.datasets import nonstationary_sources
 from tfp_flows.metrics import mean_corr_coef
 from tfp_flows.models import IFlow, IVAE, PerModelReduceLROnPlateau, StackedAdam
@@ -46,7 +50,7 @@ BATCH, LEARNING_RATE = 64, 1e-3
 
 
 def parse_seeds(text):
-  """'1-100', '3' or '1,4,9-12' -> sorted list of ints; ValueError naming the bad part."""
+  """'1-100', '3' or '1,4,9-12' -> sorted list of seeds in 0 .. 2**32 - 1; ValueError naming the bad part."""
   seeds = set()
   for part in str(text).split(","):
     lo, dash, hi = part.strip().partition("-")
@@ -58,20 +62,80 @@ def parse_seeds(text):
     if lo < 0 or hi < lo:
       raise ValueError(f"--seeds: {part!r} is not a range of non-negative integers a-b "
                        "with a <= b.")
+    runner.seed("--seeds", hi)
     seeds.update(range(lo, hi + 1))
   return sorted(seeds)
 
 
 def add_arguments(parser):
+  """`--seeds`, `--models`, `--parallel` (beside the runner's options)."""
   parser.add_argument("--seeds", default=None, help="e.g. 1-100 (default: the preset's)")
   parser.add_argument("--models", default="iflow,ivae,ivae-learned-mean")
-  parser.add_argument("--parallel", type=int, default=1,
-                      help="train K seeds at once as one stacked model")
-  parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity")
+  parser.add_argument("--parallel", default="auto",
+                      help="train K seeds at once as one stacked model (auto or K >= 1)")
+
+
+def configure(args, preset):
+  """The run config: preset settings, `seeds`, `models`, `parallel` (K or "auto").
+
+  Raises:
+    ValueError: for a bad `--seeds`, an unknown model, or `--parallel` not auto nor >= 1.
+  """
+  seeds = parse_seeds(args.seeds or preset["seeds"])
+  models = [m.strip() for m in args.models.split(",") if m.strip()]
+  unknown = [m for m in models if m not in MODELS]
+  if unknown or not models:
+    raise ValueError(f"--models: unknown {unknown or args.models!r}; expected names from "
+                     f"{sorted(MODELS)}.")
+  parallel = args.parallel
+  if parallel != "auto":
+    parallel = runner.positive_int("--parallel", parallel)
+    if parallel > len(seeds):
+      print(f"--parallel {parallel} is more than the {len(seeds)} seeds: training "
+            f"{len(seeds)} at once.")
+      parallel = len(seeds)
+  return dict(preset, seeds=seeds, models=models, parallel=parallel)
+
+
+def tasks(config):
+  """`study/<model>/<seed>` for every model and seed, then `visual/<model>/<first seed>`."""
+  return ([f"study/{m}/{s}" for m in config["models"] for s in config["seeds"]]
+          + [f"visual/{m}/{config['seeds'][0]}" for m in config["models"]])
+
+
+def _num_models(config, pending):
+  """K for `pending` seeds: `--parallel` (clamped), or auto (wired to `auto_num_models`)."""
+  if config["parallel"] == "auto":
+    return 1  # until tfp_flows.models.stacked.auto_num_models lands on main
+  return min(config["parallel"], pending)
+
+
+def group(keys, config):
+  """Pending seeds of each (part, model) in sorted groups of K: `<part>/<model>/k<K>-seeds-a-b`.
+
+  The groups are balanced (sizes K' and K' - 1, K' = ceil(n / ceil(n / K)) for n pending seeds)
+  and all train as K'-stacked models, the smaller ones padded, so one traced step serves all.
+  """
+  pending = {}
+  for key in keys:
+    part, model, seed = key.split("/")
+    pending.setdefault((part, model), []).append(int(seed))
+  units = []
+  for (part, model), seeds in pending.items():
+    seeds = sorted(seeds)
+    chunks = -(-len(seeds) // _num_models(config, len(seeds)))
+    k = -(-len(seeds) // chunks)
+    for chunk in np.array_split(seeds, chunks):
+      units.append((f"{part}/{model}/k{k}-seeds-{chunk[0]}-{chunk[-1]}",
+                    [f"{part}/{model}/{s}" for s in chunk]))
+  return units
 
 
 def _stack(datasets, key):
   return np.stack([d[key] for d in datasets], axis=1)
+
+
+_TRAINERS = {}  # one compiled model per process and (model, data, K, iterations)
 
 
 class Trainer:
@@ -82,13 +146,12 @@ class Trainer:
   restarts the optimiser, so `fit`'s traced step is reused.
   """
 
-  def __init__(self, name, data_cfg, model_cfg, k, iterations, checkpoint_dir, verbose):
-    self.name, self.k, self.verbose = name, k, verbose
+  def __init__(self, name, data_cfg, model_cfg, k, iterations):
+    self.name, self.k = name, k
     self.data_cfg, self.model_cfg = data_cfg, model_cfg
     n = data_cfg["n_per_segment"] * data_cfg["n_segments"]
     self.epochs = max(1, int(round(iterations / -(-n // BATCH))))
     self.iterations = self.epochs * -(-n // BATCH)
-    self.checkpoint = os.path.join(checkpoint_dir, f"{name}_k{k}.weights.h5")
     self.model = self._new_model(seed=0)
     self.model.compile(optimizer=StackedAdam(k, learning_rate=LEARNING_RATE))
     self._eval = tf.function(self._evaluate)
@@ -103,32 +166,25 @@ class Trainer:
     extra = self.model.encode(x, u, sample=True) if isinstance(self.model, IVAE) else z
     return z, extra, self.model.per_example_loss(x, u, training=False)
 
-  def train(self, seeds):
-    """Trains one model per seed (len(seeds) == K); returns per-seed result dicts."""
+  def train(self, seeds, ctx):
+    """Trains one model per seed (len(seeds) == K) with `ctx.callbacks()`.
+
+    Returns:
+      list of `(result, z, s, segment)` per seed: the result dict, and latents, true sources
+      and segment labels of up to 2000 points for the figures.
+    """
     data = [nonstationary_sources(seed=s, **self.data_cfg) for s in seeds]
     x, u = (_stack(data, "x"), _stack(data, "u")) if self.k > 1 else (data[0]["x"], data[0]["u"])
     self.model.check_inputs(x, u)
     keras.utils.set_random_seed(seeds[0])
     self.model.set_weights(self._new_model(seed=seeds[0]).get_weights())
     self.model.optimizer.reset(LEARNING_RATE)
-    if os.path.exists(self.checkpoint):
-      os.remove(self.checkpoint)
     start = time.time()
-    history = self.model.fit(
-        {"x": x, "u": u}, batch_size=BATCH, epochs=self.epochs, verbose=self.verbose,
-        callbacks=[PerModelReduceLROnPlateau(factor=0.25, patience=10),
-                   keras.callbacks.TerminateOnNaN(),
-                   keras.callbacks.ModelCheckpoint(self.checkpoint, monitor="loss",
-                                                   save_best_only=True,
-                                                   save_weights_only=True,
-                                                   # never keep a NaN first epoch
-                                                   initial_value_threshold=np.inf)])
+    self.model.fit({"x": x, "u": u}, batch_size=BATCH, epochs=self.epochs, verbose=ctx.verbose,
+                   callbacks=[PerModelReduceLROnPlateau(factor=0.25, patience=10),
+                              *ctx.callbacks()])
     wall = time.time() - start
-    diverged = not np.all(np.isfinite(history.history["loss"]))
-    restored = diverged and os.path.exists(self.checkpoint)
-    if restored:
-      self.model.load_weights(self.checkpoint)
-      restored = all(np.isfinite(w.numpy()).all() for w in self.model.trainable_weights)
+    diverged = ctx.nonfinite is not None
     outputs = [[], [], []]
     for i in range(0, len(x), 4096):
       for acc, val in zip(outputs, self._eval(x[i:i + 4096], u[i:i + 4096])):
@@ -142,72 +198,57 @@ class Trainer:
       res = dict(seed=seed, mcc=float(mean_corr_coef(z[:, j], d["s"])) if ok else None,
                  final_loss=float(loss[:, j].mean()), iterations=self.iterations,
                  wall_seconds=wall / self.k, stacked=self.k,
-                 status="nan" if diverged else "ok")
+                 status="nan" if diverged else "ok", nonfinite=ctx.nonfinite)
       if isinstance(self.model, IVAE) and ok:
         res["mcc_posterior_sample"] = float(mean_corr_coef(z_sample[:, j], d["s"]))
-      if diverged:
-        res["message"] = ("loss became NaN; evaluated at the last good checkpoint "
-                          f"{self.checkpoint}" if restored else
-                          "loss became NaN and no epoch ended with finite weights")
       keep = slice(None, None, max(1, len(z) // 2000))  # latents kept for the figures
       results.append((res, z[keep, j], d["s"][keep], d["u"][keep].argmax(-1)))
     return results
 
 
-def _run_models(args, preset, data_cfg, seeds, key, results):
-  out = args.out
-  runs = results["runs"].setdefault(key, {})
-  todo = [(m, s) for m in args.models for s in seeds if str(s) not in runs.get(m, {})]
-  if not todo:
-    return
-  bar = keras.utils.Progbar(len(todo), unit_name="seed-model", stateful_metrics=args.models)
-  for name in args.models:
-    pending = [s for s in seeds if str(s) not in runs.get(name, {})]
-    if not pending:
-      continue
-    k = min(args.parallel, len(pending))
-    trainer = Trainer(name, data_cfg, preset["iflow"] if name.startswith("iflow") else {},
-                      k, preset["iterations"], os.path.join(out, "checkpoints"), args.verbose)
-    for i in range(0, len(pending), k):
-      group = pending[i:i + k]
-      padded = group + [group[-1]] * (k - len(group))  # keep the traced shape
-      for res, z, s, seg in trainer.train(padded)[:len(group)]:
-        runs.setdefault(name, {})[str(res["seed"])] = res
-        np.savez_compressed(os.path.join(out, "latents", f"{key}_{name}_seed{res['seed']}.npz"),
-                            z=z, s=s, segment=seg)
-        if res["status"] != "ok":
-          print(f"\n[{name} seed {res['seed']}] {res['message']}; going on.")
-      results_file.save(out, results)
-      mccs = [r["mcc"] for r in runs[name].values() if r["mcc"] is not None]
-      bar.add(len(group), values=[(name, np.mean(mccs) if mccs else np.nan)])
+def run_task(unit, config, ctx):
+  """Trains the seeds of one unit as one stacked model; returns `{seed key: result}`."""
+  part, name, label = unit.split("/")
+  data_cfg = config["data"] if part == "study" else {**config["data"], **VISUAL}
+  seeds = [int(key.split("/")[2]) for key in ctx.members]
+  k = int(label[1:label.index("-")])
+  cache = json.dumps([name, data_cfg, k, config["iterations"]])
+  if cache not in _TRAINERS:
+    _TRAINERS[cache] = Trainer(name, data_cfg, config["iflow"] if name.startswith("iflow") else {},
+                               k, config["iterations"])
+  padded = seeds + [seeds[-1]] * (k - len(seeds))  # keep the traced shape
+  results = {}
+  for key, (res, z, s, seg) in zip(ctx.members, _TRAINERS[cache].train(padded, ctx)):
+    np.savez_compressed(os.path.join(ctx.folder_of(key), "latents.npz"), z=z, s=s, segment=seg)
+    results[key] = res
+  return results
 
 
-def run(args):
-  preset = results_file.check_preset(args.preset, PRESETS)
-  seeds = parse_seeds(args.seeds or preset["seeds"])
-  args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-  unknown = [m for m in args.models if m not in MODELS]
-  if unknown or not args.models:
-    raise ValueError(f"--models: unknown {unknown or args.models}; expected names from "
-                     f"{sorted(MODELS)}.")
-  if args.parallel < 1:
-    raise ValueError(f"--parallel must be >= 1, got {args.parallel}.")
-  os.makedirs(os.path.join(args.out, "latents"), exist_ok=True)
-  results = results_file.load(args.out, STUDY)
-  if results.get("preset", args.preset) != args.preset:
-    raise ValueError(f"{args.out} holds results of preset {results['preset']!r}; use another "
-                     f"--out for preset {args.preset!r}.")
-  results.update(study=STUDY, preset=args.preset, data=preset["data"],
-                 iflow_config=preset["iflow"])
-  print(f"iFlow study, preset {args.preset}: models {args.models}, {len(seeds)} seeds, "
-        f"{preset['iterations']} iterations each, --parallel {args.parallel}")
-  _run_models(args, preset, preset["data"], seeds, "study", results)
-  visual = {**preset["data"], **VISUAL}
-  _run_models(args, preset, visual, seeds[:1], "visual", results)
-  results_file.save(args.out, results)
-  report(args.out)
+def report(out, results):
+  """Rebuilds `results.md` and the figures from the results and the saved latents."""
+  return iflow_report.write(out, results)
 
 
-def report(out):
-  """Rebuilds `results.md` and the figures from `results.json` and the saved latents."""
-  print(iflow_report.write(out, results_file.load(out, STUDY)))
+def migrate(results):
+  """The layout before the runner -> tasks: each finished seed of `runs` becomes a finished task.
+
+  `runs` was `{"study"|"visual": {model: {seed: result}}}` with `data` and `iflow_config`
+  beside it; latents stay in `latents/<part>_<model>_seed<seed>.npz`, where the report
+  finds them.
+  """
+  if "runs" not in results or "tasks" in results:
+    return None
+  tasks = {}
+  for part, models in results["runs"].items():
+    for model, seeds in models.items():
+      for seed, res in seeds.items():
+        tasks[f"{part}/{model}/{seed}"] = dict(
+            res, nonfinite=res.get("message") if res.get("status", "ok") != "ok" else None,
+            task_seconds=res.get("wall_seconds"))
+  return dict(study=results["study"], preset=results.get("preset"), tasks=tasks,
+              config=dict(data=results.get("data"), iflow=results.get("iflow_config")),
+              migrated_from="runs")
+
+
+STUDY = runner.Study("iflow", PRESETS, configure, tasks, run_task, report,
+                     add_arguments=add_arguments, group=group, migrate=migrate)

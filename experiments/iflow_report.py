@@ -7,7 +7,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import runner  # noqa: E402
 from tfp_flows.metrics import match_sources  # noqa: E402
+
+
+def runs_of(results):
+  """The runner's tasks `{"<part>/<model>/<seed>": result}` as `{part: {model: {seed: result}}}`.
+
+  Models in the order of the config's `models` (then any others), seeds in increasing order;
+  keys of another form are left out.
+  """
+  order = {m: i for i, m in enumerate((results.get("config") or {}).get("models", []))}
+  keys = sorted((k.split("/") for k in results["tasks"] if k.count("/") == 2),
+                key=lambda k: (k[0], order.get(k[1], len(order)), k[1], int(k[2])))
+  runs = {}
+  for part, model, seed in keys:
+    runs.setdefault(part, {}).setdefault(model, {})[seed] = results["tasks"][f"{part}/{model}/{seed}"]
+  return runs
 
 
 def _ok(runs):
@@ -63,8 +79,12 @@ def _per_seed(results, key, ylabel, path):
 
 
 def _latents(out, key, name, seed):
-  path = os.path.join(out, "latents", f"{key}_{name}_seed{seed}.npz")
-  return np.load(path) if os.path.exists(path) else None
+  """The saved latents of a seed: its task folder, or `latents/` of a migrated older run."""
+  for path in (os.path.join(runner.task_folder(out, f"{key}/{name}/{seed}"), "latents.npz"),
+               os.path.join(out, "latents", f"{key}_{name}_seed{seed}.npz")):
+    if os.path.exists(path):
+      return np.load(path)
+  return None
 
 
 def _visual(out, results, path):
@@ -115,7 +135,22 @@ def _best_seed(out, results, path):
 
 
 def write(out, results):
-  """Writes results.md and the PNG figures into `out`; returns the markdown."""
+  """Writes results.md and the PNG figures into `out`; returns the markdown.
+
+  Args:
+    out: the study's folder.
+    results: the runner's results dict (`tasks` keyed `<part>/<model>/<seed>`, `config`).
+
+  Raises:
+    ValueError: naming `results.json` if it holds no finished seed of the main study or no
+      data settings.
+  """
+  data = (results.get("config") or {}).get("data")
+  results = dict(results, runs=runs_of(results), data=data)
+  if not results["runs"].get("study") or not data:
+    raise ValueError(f"{runner.results_path(out)} lacks "
+                     f"{'the config data settings' if results['runs'].get('study') else 'finished study/<model>/<seed> tasks'}"
+                     ": nothing to report.")
   figures = ["mcc_per_seed.png", "final_loss_per_seed.png"]
   _per_seed(results, "mcc", "MCC", os.path.join(out, figures[0]))
   _per_seed(results, "final_loss", "final loss (nats)", os.path.join(out, figures[1]))

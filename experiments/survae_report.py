@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from experiments import results as results_file
+from experiments import runner
 from tfp_flows.datasets.toy2d import toy2d
 
 BOX = 4.0
@@ -121,15 +121,30 @@ def _figure(plt, path, out, rows, columns, panel):
   plt.close(fig)
 
 
-def report(out):
-  """Writes `results.md` (test log-likelihoods, learned q) and the figures into `out`."""
+def report(out, results):
+  """Writes `results.md` (test log-likelihoods, learned q) and the figures into `out`.
+
+  Args:
+    out: the study's folder.
+    results: the runner's results dict (`tasks` keyed `<model>/<dataset>` and `data/<dataset>`).
+
+  Returns:
+    The markdown of `results.md`.
+
+  Raises:
+    ValueError: naming `results.json` if it holds no finished `<model>/<dataset>` task or no
+      config.
+  """
   import matplotlib
 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  results = results_file.load(out, "survae-toy")
-  r, s = results["runs"], results["settings"]
+  r = {k: v for k, v in results["tasks"].items() if not k.startswith("data/")}
+  s = results.get("config")
+  if not r or not s or any("dataset" not in v for v in r.values()):
+    raise ValueError(f"{runner.results_path(out)} lacks finished <model>/<dataset> tasks of the "
+                     "survae-toy study or their config: nothing to report.")
   sets = lambda models: [
     d
     for d in dict.fromkeys(v["dataset"] for v in r.values())
@@ -188,26 +203,27 @@ def report(out):
       "includes tracing its training step)."
     )
   ]
+  markdown = "\n".join(lines) + "\n"
   with open(os.path.join(out, "results.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
+    f.write(markdown)
 
-  def load(name):
-    path = os.path.join(out, "densities", f"{name}.npy")
+  def load(model, d, name="density"):
+    path = os.path.join(runner.task_folder(out, f"{model}/{d}"), f"{name}.npy")
     return np.load(path) if os.path.exists(path) else None
 
   def density(ax, model, d):
-    grid = load(f"{model}_{d}")
+    grid = load(model, d)
     if grid is not None:
       ax.imshow(grid, origin="lower", extent=(-box(d), box(d)) * 2)
 
   def log_density(ax, model, d):  # the singular circle: log scale, 10 nats below the peak
-    grid = load(f"{model.removesuffix(' log-density')}_{d}")
+    grid = load(model.removesuffix(" log-density"), d)
     if grid is not None:
       log_p = np.log(np.maximum(grid, 1e-30))
       ax.imshow(np.maximum(log_p, log_p.max() - 10), origin="lower", extent=(-box(d), box(d)) * 2)
 
   def samples(ax, model, d):
-    x = load(f"{model.removesuffix(' samples')}_{d}_samples")
+    x = load(model.removesuffix(" samples"), d, "samples")
     if x is not None:
       ax.scatter(x[:, 0], x[:, 1], s=0.3)
       ax.set(xlim=(-box(d), box(d)), ylim=(-box(d), box(d)), aspect="equal")
@@ -230,3 +246,4 @@ def report(out):
       columns,
       lambda ax, c, d: (log_density if c.endswith("density") else samples)(ax, c, d),
     )
+  return markdown

@@ -11,13 +11,18 @@ same on 4-D after Augment 2 -> 4 with q(e | x) = N(0, I_2) (Sec. 5.1 "Augment").
 Degenerate circle study (noise-free circle of radius 4): 20 baseline steps, against a
 bottleneck (10 steps, Slice 2 -> 1, Augment 1 -> 2, 10 steps) and 20 steps under Max 2 -> 1.
 Labelled study: the Abs study's models conditioned on the one-hot component label.
+A study of `experiments.runner`: one task `<model>/<dataset>` per pair, each depending on a task
+`data/<dataset>` that prepares the tfds dataset once (so parallel workers never build it twice);
+density grids and samples go to the task's folder.
 Models: `experiments.survae_models`; tables and figures: `experiments.survae_report`.
 Training: `model.fit` on -mean log_prob (the one-sample bound for Augment and the bottleneck),
-Adam with the gradient's global norm clipped. Evaluation on the 10,000-point test split: mean
+Adam with the gradient's global norm clipped; a non-finite loss stops the fit at the last finite
+weights (the runner's `FiniteGuard`, checked every `steps_per_execution` steps). Evaluation on the 10,000-point test split: mean
 exact log-likelihood for exact models, the importance-weighted estimate (`log_likelihood`, k
 samples) on the first `iw_points` test points for bound models; nats per example.
 """
 
+import json
 import os
 import time
 
@@ -25,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from experiments import results as results_file
+from experiments import runner
 from experiments.survae_models import ToyModel, marginal_log_prob, one_hot
 from experiments.survae_report import box, report
 from tfp_flows.datasets.toy2d import NUM_LABELS, load_toy2d
@@ -96,28 +101,6 @@ def density_grid(log_density, extent, num=160):
   return np.exp(np.asarray(log_density(grid))).reshape(num, num)
 
 
-class KeepFinite(keras.callbacks.Callback):
-  """Stops `fit` at the first non-finite training loss and restores the last finite weights.
-
-  On singular data (the circle) a flow's likelihood grows without bound, and a model can
-  train until float32 overflows. The check runs after every `steps_per_execution` steps, on
-  Keras' running epoch mean of the loss (non-finite from the first bad step on).
-  `stopped_at` is the optimizer step at the stop (None if training finished).
-  """
-
-  def on_train_begin(self, logs=None):
-    self.weights, self.stopped_at = self.model.get_weights(), None
-
-  def on_train_batch_end(self, batch, logs=None):
-    weights = self.model.get_weights()
-    if np.isfinite(logs["loss"]) and all(np.all(np.isfinite(w)) for w in weights):
-      self.weights = weights
-    else:
-      self.stopped_at = int(self.model.optimizer.iterations.numpy())
-      self.model.set_weights(self.weights)
-      self.model.stop_training = True
-
-
 class Trainer:
   """One compiled `ToyModel` per model kind, reset to the same initial weights for each dataset.
 
@@ -141,8 +124,12 @@ class Trainer:
     )
     self.initial = self.model.get_weights()
 
-  def fit(self, inputs, x, seed=0):
-    """Trains on (inputs, x) from the initial weights and a fresh Adam state; returns the history."""
+  def fit(self, inputs, x, seed=0, callbacks=(), verbose=0):
+    """Trains on (inputs, x) from the initial weights and a fresh Adam state; returns the history.
+
+    `callbacks` go to `fit` (the runner's TensorBoard and `FiniteGuard`); `verbose`: its
+    verbosity.
+    """
     self.model.set_weights(self.initial)
     for var in self.model.optimizer.variables:  # step count and moments; keep the rate
       if not var.path.endswith("learning_rate"):
@@ -153,9 +140,8 @@ class Trainer:
       .repeat()
       .batch(self.preset["batch_size"])
     )
-    self.guard = KeepFinite()
     return self.model.fit(
-      data, epochs=10, steps_per_epoch=self.per_epoch, verbose=0, callbacks=[self.guard]
+      data, epochs=10, steps_per_epoch=self.per_epoch, verbose=verbose, callbacks=list(callbacks)
     )
 
 
@@ -186,8 +172,11 @@ def evaluate(dist, test, preset):
   }
 
 
-def train_one(trainer, dataset, data_dir=None, seed=0):
+def train_one(trainer, dataset, data_dir=None, seed=0, ctx=None):
   """Trains and evaluates `trainer`'s model on one dataset.
+
+  `ctx`: the runner's `TaskContext` (its callbacks and verbosity; the guard checks after every
+  `steps_per_execution` steps); None: no callbacks.
 
   Returns:
     `(entry, arrays)`: the results entry and the arrays for the figures (`density` on the
@@ -197,7 +186,9 @@ def train_one(trainer, dataset, data_dir=None, seed=0):
   train, train_labels = load_toy2d(dataset, "train", data_dir, labels=True)
   test, test_labels = load_toy2d(dataset, "test", data_dir, labels=True)
   start = time.time()
-  history = trainer.fit((train, one_hot(train_labels)) if model.conditional else train, train, seed)
+  callbacks = ctx.callbacks(snapshot="batch") if ctx else []
+  history = trainer.fit((train, one_hot(train_labels)) if model.conditional else train, train,
+                        seed, callbacks, ctx.verbose if ctx else 0)
   seconds = time.time() - start
   dist = model.distribution(one_hot(test_labels) if model.conditional else None)
   entry = dict(
@@ -206,7 +197,7 @@ def train_one(trainer, dataset, data_dir=None, seed=0):
     **evaluate(dist, test, preset),
     train_loss_per_epoch=[float(v) for v in history.history["loss"]],
     params=int(sum(np.prod(v.shape) for v in model.trainable_variables)),
-    stopped_at_iteration=trainer.guard.stopped_at,
+    stopped_at_iteration=next((c.stopped_at for c in callbacks if hasattr(c, "stopped_at")), None),
     seconds=seconds,
   )
   if model.conditional:
@@ -227,39 +218,51 @@ def train_one(trainer, dataset, data_dir=None, seed=0):
 
 
 def add_arguments(parser):
-  """Options beside `--preset` (quick | paper) and `--out`."""
-  parser.add_argument("--iterations", type=int, default=None, help="override the preset")
+  """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
+  parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
   parser.add_argument("--data-dir", default=None, help="tfds data directory")
-  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--seed", default="0", help="seed of weights and shuffling, 0 .. 2**32-1")
 
 
-def run(args):
-  """Trains every (model, dataset) of the preset not yet in `args.out/results.json`; writes the report.
+def configure(args, preset):
+  """The run config: the preset with `--iterations`, `seed` and `data_dir`.
 
   Raises:
-    ValueError: for an unknown preset.
+    ValueError: naming the option, for `--iterations` < 1 or a seed outside 0 .. 2**32 - 1.
   """
-  preset, results = results_file.start(args, PRESETS, "survae-toy")
-  os.makedirs(os.path.join(args.out, "densities"), exist_ok=True)
-  trainers = {}
-  for kind, dataset in runs(preset):
-    key = f"{kind}/{dataset}"
-    if key in results["runs"]:
-      continue
-    if kind not in trainers:
-      trainers[kind] = Trainer(kind, preset, args.seed)
-    entry, arrays = train_one(trainers[kind], dataset, args.data_dir, args.seed)
-    print(
-      f"{key}: test log-likelihood {entry['test_log_likelihood']:.3f} nats "
-      f"({'exact' if entry['exact'] else 'IW bound'}), {entry['seconds']:.0f} s",
-      flush=True,
-    )
-    for name, array in arrays.items():
-      suffix = "" if name == "density" else f"_{name}"
-      np.save(
-        os.path.join(args.out, "densities", f"{kind}_{dataset}{suffix}.npy"),
-        array.astype("float32"),
-      )
-    results["runs"][key] = entry
-    results_file.save(args.out, results)
-  report(args.out)
+  if args.iterations is not None:
+    preset["iterations"] = runner.positive_int("--iterations", args.iterations)
+  return dict(preset, seed=runner.seed("--seed", args.seed), data_dir=args.data_dir)
+
+
+def tasks(config):
+  """`data/<dataset>` for each dataset, then `<model>/<dataset>` per pair of `runs(config)`."""
+  pairs = runs(config)
+  return [f"data/{d}" for d in dict.fromkeys(d for _, d in pairs)] + [f"{m}/{d}" for m, d in pairs]
+
+
+def depends(key, config):
+  """A model task needs its dataset prepared."""
+  return [] if key.startswith("data/") else [f"data/{key.split('/')[1]}"]
+
+
+_TRAINERS = {}  # one compiled model per process and (kind, config): tracing costs as training
+
+
+def run_task(key, config, ctx):
+  """`data/<dataset>`: prepares the tfds dataset; `<model>/<dataset>`: trains and evaluates."""
+  kind, dataset = key.split("/")
+  if kind == "data":
+    train = load_toy2d(dataset, "train", config["data_dir"])
+    return dict(dataset=dataset, train_points=len(train))
+  cache = json.dumps([kind, config])
+  if cache not in _TRAINERS:
+    _TRAINERS[cache] = Trainer(kind, config, config["seed"])
+  entry, arrays = train_one(_TRAINERS[cache], dataset, config["data_dir"], config["seed"], ctx)
+  for name, array in arrays.items():
+    np.save(os.path.join(ctx.folder, f"{name}.npy"), array.astype("float32"))
+  return entry
+
+
+STUDY = runner.Study("survae-toy", PRESETS, configure, tasks, run_task, report,
+                     add_arguments=add_arguments, depends=depends)

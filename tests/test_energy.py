@@ -1,33 +1,51 @@
-"""The energy study end to end on a tiny budget: the loss falls, files are written, reruns resume."""
-import argparse
+"""The energy study end to end through the runner on a tiny budget: the loss falls, files are
+written, reruns resume, bad options are rejected before any task folder exists."""
 import json
 import os
 
 import pytest
 
-from experiments import energy
+from experiments import energy, runner
+from tfp_flows import cli
 
 
 def test_tiny_run_lowers_kl_and_writes_outputs(tmp_path, monkeypatch):
-  args = argparse.Namespace(preset="quick", out=str(tmp_path), models=["planar-2"],
-                            targets=["U1"], iterations=400, seed=0)
-  energy.run(args)
+  argv = ["reproduce", "energy", "--out", str(tmp_path), "--models", "planar-2", "--targets", "U1",
+          "--iterations", "400"]
+  assert cli.main(argv) == 0
   with open(tmp_path / "results.json") as f:
     results = json.load(f)
-  assert results["study"] == "energy"
-  entry = results["runs"]["planar-2/U1"]
+  assert results["study"] == "energy" and results["config"]["iterations"] == 400
+  entry = results["tasks"]["planar-2/U1"]
   curve = entry["free_energy_per_epoch"]
   assert curve[-1] < curve[0] - 1.0  # free energy = KL - log Z, in nats
-  assert entry["params"] == 10 and entry["iterations"] == 400
+  assert entry["params"] == 10 and entry["iterations"] == 400 and entry["nonfinite"] is None
   assert 0 < entry["kl"] < curve[0] + entry["log_z"]
-  for name in ("results.md", "energy.png"):
+  for name in ("results.md", "energy.png", "tasks/planar-2/U1/density.npy"):
     assert os.path.getsize(tmp_path / name) > 0
+  assert os.listdir(tmp_path / "tensorboard" / "planar-2" / "U1")
   assert "planar-2" in (tmp_path / "results.md").read_text()
 
   def fail(*a, **k):
     raise AssertionError("a finished (model, target) was trained again")
   monkeypatch.setattr(energy, "train_one", fail)
-  energy.run(args)
+  assert cli.main(argv) == 0
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--models", "bogus", "--models: unknown model 'bogus'"),
+    ("--targets", "U9", "--targets: unknown target 'U9'"),
+    ("--iterations", "0", "--iterations must be an integer >= 1, got '0'"),
+    ("--iterations", "-5", "--iterations must be an integer >= 1, got '-5'"),
+    ("--seed", "4294967296", "--seed: '4294967296' is not a seed"),
+    ("--workers", "0", "--workers must be an integer >= 1"),
+])
+def test_bad_options_are_rejected_before_any_task(tmp_path, capsys, option, value, message):
+  argv = ["reproduce", "energy", "--out", str(tmp_path), "--models", "planar-2", option, value]
+  with pytest.raises(SystemExit) as stop:
+    cli.main(argv)
+  assert stop.value.code == 2 and message in capsys.readouterr().err
+  assert not os.path.exists(tmp_path / "tasks")
 
 
 def test_nice_matches_planar_32_parameter_count():

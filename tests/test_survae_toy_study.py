@@ -3,11 +3,13 @@
 import json
 import math
 import os
+import types
 
 import numpy as np
 import pytest
 
 from experiments import survae_toy
+from experiments.finite_guard import FiniteGuard
 from experiments.survae_models import ToyModel
 from tfp_flows import cli
 
@@ -48,8 +50,9 @@ def test_tiny_study_through_the_cli_writes_every_run_and_resumes(tmp_path, monke
   assert cli.main(argv) == 0
   with open(tmp_path / "out" / "results.json") as f:
     results = json.load(f)
-  runs = results["runs"]
+  runs = {k: v for k, v in results["tasks"].items() if not k.startswith("data/")}
   assert sorted(runs) == sorted(EXACT)
+  assert results["tasks"]["data/circle"]["train_points"] > 0
   for key, r in runs.items():
     assert r["exact"] is EXACT[key], key
     assert np.isfinite(r["test_log_likelihood"]) and len(r["train_loss_per_epoch"]) == 10
@@ -82,6 +85,9 @@ def test_tiny_study_through_the_cli_writes_every_run_and_resumes(tmp_path, monke
   os.remove(tmp_path / "out" / "circle.png")
   assert cli.main(argv) == 0  # nothing left to train; the report is rebuilt
   assert os.path.exists(tmp_path / "out" / "circle.png")
+  with pytest.raises(SystemExit):  # `--iterations 0` no longer means "the preset's"
+    cli.main(argv + ["--iterations", "0", "--out", str(tmp_path / "other")])
+  assert not os.path.exists(tmp_path / "other")
 
 
 def test_unknown_model_and_too_few_steps_raise():
@@ -92,13 +98,14 @@ def test_unknown_model_and_too_few_steps_raise():
 
 
 def test_a_non_finite_loss_stops_training_at_the_last_finite_weights():
-  trainer = survae_toy.Trainer("flow", TINY)
+  trainer, ctx = survae_toy.Trainer("flow", TINY), types.SimpleNamespace(nonfinite=None)
+  guard = FiniteGuard(ctx, snapshot="batch")
   x = np.random.default_rng(0).normal(size=(1000, 2)).astype("float32")
   x[::10] = np.nan  # every batch holds a NaN point: the first step's loss is NaN
-  trainer.fit(x, x)
-  assert trainer.guard.stopped_at == 1
+  trainer.fit(x, x, callbacks=[guard])
+  assert guard.stopped_at == 1 and "non-finite loss (nan) by iteration 1" in ctx.nonfinite
   for w, w0 in zip(trainer.model.get_weights(), trainer.initial):
     np.testing.assert_array_equal(w, w0)
-  trainer.fit(x[1::10], x[1::10])  # finite data: trains to the end
-  assert trainer.guard.stopped_at is None
+  trainer.fit(x[1::10], x[1::10], callbacks=[guard])  # finite data: trains to the end
+  assert guard.stopped_at is None and ctx.nonfinite is None
   assert any(np.any(w != w0) for w, w0 in zip(trainer.model.get_weights(), trainer.initial))

@@ -1,23 +1,19 @@
 """The `tfp-flows` command: `reproduce STUDY`, `report --out DIR` and `data mnist [--dir DIR]`."""
 import argparse
-import importlib
-import json
 import os
 import sys
 
-from experiments import STUDIES
-
-
-def _study(name):
-  return importlib.import_module(STUDIES[name])
+from experiments import STUDIES, runner
 
 
 def main(argv=None):
   """Entry point of `tfp-flows`.
 
-  `tfp-flows reproduce STUDY [--preset P] [--out DIR] [study options]` runs a
-  study; `tfp-flows report --out DIR` rebuilds a study's table and figures
-  from the `results.json` in DIR; `tfp-flows data mnist [--dir DIR]` fetches and verifies the
+  `tfp-flows reproduce STUDY [--preset P] [--out DIR] [--workers N | --scheduler ADDRESS]
+  [--verbose V] [study options]` runs a study through `experiments.runner` (every option is
+  checked before any work; exit status 2 and a message naming it if one is wrong);
+  `tfp-flows report --out DIR` rebuilds a study's table and figures from the `results.json`
+  in DIR; `tfp-flows data mnist [--dir DIR]` fetches and verifies the
   MNIST IDX files (default DIR: `mnist_files.default_dir()`).
   """
   argv = list(sys.argv[1:] if argv is None else argv)
@@ -36,25 +32,15 @@ def main(argv=None):
   )
   args, rest = parser.parse_known_args(argv)
 
-  if args.command == "reproduce":
-    study = _study(args.study)
-    sp = argparse.ArgumentParser(prog=f"tfp-flows reproduce {args.study}")
-    sp.add_argument("--preset", default="quick")
-    sp.add_argument("--out", default=os.path.join("runs", args.study))
-    study.add_arguments(sp)
-    study_args = sp.parse_args(rest)
-    study.run(study_args)
-  elif rest:
+  if rest and args.command != "reproduce":
     parser.error(f"unrecognized arguments: {' '.join(rest)}")
-  elif args.command == "report":
-    path = os.path.join(args.out, "results.json")
-    if not os.path.exists(path):
-      parser.error(f"no results.json in {args.out!r}: run `tfp-flows reproduce` first.")
-    with open(path) as f:
-      name = json.load(f).get("study")
-    if name not in STUDIES:
-      parser.error(f"{path} names study {name!r}, expected one of {sorted(STUDIES)}.")
-    _study(name).report(args.out)
+  if args.command in ("reproduce", "report"):
+    runner.quiet_tensorflow()
+    try:
+      print(runner.reproduce(args.study, rest) if args.command == "reproduce"
+            else runner.report(args.out))
+    except ValueError as e:
+      parser.exit(2, f"tfp-flows {args.command}: error: {e}\n")
   elif args.command == "data":
     from tfp_flows.datasets import mnist_files
 
