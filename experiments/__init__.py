@@ -12,4 +12,5 @@ STUDIES = {
     "energy": "experiments.energy",
     "iaf-mnist": "experiments.iaf_mnist",
     "planar-mnist": "experiments.planar_mnist",
+    "survae-mnist": "experiments.survae_mnist",
 }

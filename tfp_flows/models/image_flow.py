@@ -246,6 +246,26 @@ class ImageFlow(keras.Model):
       out.append(fn(tf.constant(images[i:i + step], self.compute_dtype), y).numpy())
     return -np.concatenate(out) / (self.num_dims * math.log(2.0))
 
+  def encode(self, images, labels=None, seed=None):
+    """The base latent `[N, *latent_shape]` of images (one uniform dequantization draw), data -> latent.
+
+    What `log_prob` feeds the N(0, I) base; for a trained model it should look
+    standard normal (the reproduction's diagnostic plot).
+    """
+    self.check_data(images, labels)
+    context = self.context(labels)
+    x = (tf.constant(images, self.compute_dtype) + tf.random.stateless_uniform(
+        tf.shape(images), seed if seed is not None else [0, 0], dtype=self.compute_dtype)
+         ) / 2 ** self.num_bits
+    for shape, steps, reducer in zip(self.scale_shapes, self.scale_steps, self.reducers):
+      if steps:
+        x = chain(steps, context).inverse(x)
+      if isinstance(reducer, ChannelSlice):
+        x = Squeeze(shape).forward(x)
+      if reducer is not None:
+        x = reducer(x)
+    return x.numpy()
+
   def sample(self, labels=None, n=None, temperature=1.0, seed=None):
     """Integer images `[n, H, W, C]`: one per label of `labels [n]` (conditional) or `n` (unconditional)."""
     if labels is not None:
