@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from experiments import runner
 from tfp_flows import cli
 
 
@@ -31,5 +32,5 @@ def test_quick_study_runs_reports_approx_and_resumes(tmp_path, mnist_data_dir):
                                                 ("--fit-steps", "0", "--fit-steps")])
 def test_bad_options_are_rejected_before_work(tmp_path, option, value, match):
   with pytest.raises(ValueError, match=match):
-    cli.main(["reproduce", "survae-mnist", "--out", str(tmp_path / "o"), option, value])
+    runner.reproduce("survae-mnist", ["--out", str(tmp_path / "o"), option, value])
   assert not (tmp_path / "o").exists()
