@@ -105,10 +105,13 @@ class FlowStep(keras.layers.Layer):
   `[..., C]` tensor otherwise) and the `training` flag (`None`, `True` or
   `False`; steps without dropout or batch statistics ignore it). They pass
   their own arguments to `get_config` by extending it. A step that takes no
-  context calls `super().__init__(event_size, None, **kwargs)`.
+  context calls `super().__init__(event_size, None, **kwargs)`. A step whose
+  event has more than one axis (an image step on `[H, W, C]`) sets the class
+  attribute `event_ndims` (3 there) and passes the last axis (C) as
+  `event_size`.
 
-  Shapes: `x` `[..., D]` (or `[..., K, D]` for stacked steps); context
-  `[..., C]`.
+  Shapes: `x` `[..., D]` (or `[..., K, D]` for stacked steps; `[..., H, W, C]`
+  for a step with `event_ndims = 3`); context `[..., C]`.
 
   Args:
     event_size: D >= 1.
@@ -124,6 +127,8 @@ class FlowStep(keras.layers.Layer):
       not D.
   """
 
+  event_ndims = 1  # rank of the step's event; its last axis has size `event_size`
+
   def __init__(self, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
     self.event_size = check_size("event_size", event_size)
@@ -137,7 +142,7 @@ class FlowStep(keras.layers.Layer):
       training: `None`, `True` or `False`.
 
     Returns:
-      A `tfb.Bijector` with `forward_min_event_ndims` at most 1.
+      A `tfb.Bijector` with `forward_min_event_ndims` at most `event_ndims`.
     """
     raise NotImplementedError(f"{type(self).__name__} must implement make_bijector.")
 
@@ -194,8 +199,9 @@ class StepBijector(tfb.Bijector):
   weights (as `tf.Variable`s), so a chain or distribution lists the union,
   each once.
 
-  Shapes: inputs `[..., D]` (`[..., K, D]` for stacked steps); log-dets `[...]`
-  for `event_ndims=1` (a constant log-det may broadcast, as TFP's do).
+  Shapes: inputs `[..., D]` (`[..., K, D]` for stacked steps, `[..., H, W, C]`
+  for image steps); log-dets `[...]` for `event_ndims` = the step's
+  `event_ndims` (a constant log-det may broadcast, as TFP's do).
 
   Args:
     step: the `FlowStep`.
@@ -214,7 +220,7 @@ class StepBijector(tfb.Bijector):
     self._weights = tuple(step.weights)
     self._variables = tuple(w.value for w in self._weights)  # what tf.Module tracking finds
     self._memo = ((), None)
-    super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
+    super().__init__(forward_min_event_ndims=step.event_ndims, is_constant_jacobian=False,
                      parameters=parameters, name=step.name)
 
   @classmethod
@@ -265,10 +271,10 @@ class StepBijector(tfb.Bijector):
     return self._remember(self._inner(x).inverse(x))
 
   def _forward_log_det_jacobian(self, z):
-    return self._inner(z).forward_log_det_jacobian(z, event_ndims=1)
+    return self._inner(z).forward_log_det_jacobian(z, event_ndims=self._step.event_ndims)
 
   def _inverse_log_det_jacobian(self, x):
-    return self._inner(x).inverse_log_det_jacobian(x, event_ndims=1)
+    return self._inner(x).inverse_log_det_jacobian(x, event_ndims=self._step.event_ndims)
 
   def _batch_shape(self, x_event_ndims):
     self._check_weights()
