@@ -19,7 +19,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
 from tfp_flows.metrics.mass import monte_carlo_mass  # noqa: E402
-from tfp_flows.surjections.maxpool import MaxPool2D  # noqa: E402
+from tfp_flows.layers.surjections.maxpool import MaxPool2D  # noqa: E402
 from tfp_flows.surjections.maxpool_overlap import OverlappingMaxPoolDistribution  # noqa: E402
 
 tfd = tfp.distributions

@@ -31,24 +31,27 @@ from tfp_flows.datasets.mnist import load_mnist_labeled  # noqa: E402
 from tfp_flows.layers.affine_coupling import affine  # noqa: E402
 from tfp_flows.layers.conv_affine_coupling import ConvAffineCoupling  # noqa: E402
 from tfp_flows.layers.conv_conditioner import ConvConditioner  # noqa: E402
+from tfp_flows.layers.step import FlowStep  # noqa: E402
 from tfp_flows.models import image_flow  # noqa: E402
 from tfp_flows.models.image_flow_configs import baseline  # noqa: E402
 
 tfb = tfp.bijectors
 
 
-class RealNVPChannelCoupling(keras.layers.Layer):
+class RealNVPChannelCoupling(FlowStep):
   """A channel-split affine coupling as `tfb.RealNVP` with a `ConvConditioner` of the fixed half."""
+
+  event_ndims = 3
 
   def __init__(self, image_shape, filters, num_blocks, context_size, log_scale_bound=3.0,
                **kwargs):
-    super().__init__(**kwargs)
     h, w, c = image_shape
-    self.num_masked, self.bound, self.context_size = c // 2, log_scale_bound, context_size
+    super().__init__(c, context_size, **kwargs)
+    self.num_masked, self.bound = c // 2, log_scale_bound
     self.conditioner = ConvConditioner((h, w, c // 2), 2 * (c - c // 2), filters, num_blocks,
                                        context_size, dtype=self.dtype_policy)
 
-  def bijector(self, context=None, training=None):
+  def make_bijector(self, context, training):
     def bijector_fn(x0, units):
       params = self.conditioner(x0, context)
       return affine(params[..., :units], params[..., units:], self.bound)

@@ -6,9 +6,9 @@ import tensorflow_probability as tfp
 
 from tfp_flows.layers.surjections.maxpool_overlap import MaxPool2DOverlap
 from tfp_flows.metrics.mass import monte_carlo_mass
-from tfp_flows.surjections import UniformDequantization
+from tfp_flows.layers.surjections.uniform_dequantization import UniformDequantization
 from tfp_flows.surjections.base import APPROXIMATE, BOUND, EXACT, combine, likelihood
-from tfp_flows.surjections.maxpool import MaxPool2D
+from tfp_flows.layers.surjections.maxpool import MaxPool2D
 from tfp_flows.surjections.maxpool_overlap import OverlappingMaxPoolDistribution
 
 tfd, tfb = tfp.distributions, tfp.bijectors

@@ -15,8 +15,8 @@ from tfp_flows.layers.lu_linear import LULinear
 from tfp_flows.layers.surjections.channel_slice import ChannelSlice
 from tfp_flows.layers.surjections.maxpool_overlap import MaxPool2DOverlap
 from tfp_flows.surjections.base import check, likelihood
-from tfp_flows.surjections.dequantization import UniformDequantization
-from tfp_flows.surjections.maxpool import MaxPool2D
+from tfp_flows.layers.surjections.uniform_dequantization import UniformDequantization
+from tfp_flows.layers.surjections.maxpool import MaxPool2D
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 REDUCTIONS = (None, "slice", "maxpool", "maxpool_overlap")
@@ -162,7 +162,7 @@ class ImageFlow(keras.Model):
         dist = tfd.TransformedDistribution(reducer.distribution(dist, context, temperature),
                                            tfb.Invert(Squeeze(shape)))
       elif reducer is not None:
-        dist = reducer.distribution(dist, context)
+        dist = reducer.distribution(dist)  # the pooling layers take no context
       if steps:
         dist = tfd.TransformedDistribution(dist, chain(steps, context, training))
     return self.dequantization.distribution(dist)

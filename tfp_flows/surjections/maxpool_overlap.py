@@ -38,9 +38,9 @@ def pooling_windows(height, width, pool_size, stride):
       ((H - k) and (W - k) divisible by s, so every pixel is in a window).
   """
   h, w = check_int("pooling_windows", "height", height), check_int("pooling_windows", "width", width)
-  k = check_int("pooling_windows", "pool_size", pool_size, minimum=2)
+  k = check_int("pooling_windows", "pool_size", pool_size)
   s = check_int("pooling_windows", "stride", stride)
-  if not (s < k and h >= k and w >= k and (h - k) % s == 0
+  if not (2 <= k and s < k and h >= k and w >= k and (h - k) % s == 0
           and (w - k) % s == 0):
     raise ValueError(f"overlapping max-pooling needs pool_size k >= 2, stride 1 <= s < k and "
                      f"windows that tile the image ((H - k) and (W - k) divisible by s); got "
