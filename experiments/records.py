@@ -20,7 +20,8 @@ def read_results(out, study=None):
 
   Args:
     out: the study's folder.
-    study: the `Study` the file must belong to (None: any; no migration).
+    study: the `Study` the file must belong to (None: any study, and neither migration nor
+      the check of `preset` and `tasks`).
 
   Raises:
     ValueError: naming the path, if the file is not JSON, not of this study, or lacks
@@ -42,9 +43,9 @@ def read_results(out, study=None):
       raise ValueError(f"{path} holds results of study {results['study']!r}, not "
                        f"{study.name!r}; use another --out.")
     results = study.migrate(results) or results
-  for field in ("preset", "tasks"):
-    if field not in results:
-      raise ValueError(f"{path} is broken: it lacks the {field!r} field.")
+    for field in ("preset", "tasks"):  # checked once migrated (an older layout has no tasks)
+      if field not in results:
+        raise ValueError(f"{path} is broken: it lacks the {field!r} field.")
   return results
 
 

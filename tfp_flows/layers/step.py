@@ -105,13 +105,10 @@ class FlowStep(keras.layers.Layer):
   `[..., C]` tensor otherwise) and the `training` flag (`None`, `True` or
   `False`; steps without dropout or batch statistics ignore it). They pass
   their own arguments to `get_config` by extending it. A step that takes no
-  context calls `super().__init__(event_size, None, **kwargs)`. A step whose
-  event has more than one axis (an image step on `[H, W, C]`) sets the class
-  attribute `event_ndims` (3 there) and passes the last axis (C) as
-  `event_size`.
+  context calls `super().__init__(event_size, None, **kwargs)`.
 
-  Shapes: `x` `[..., D]` (or `[..., K, D]` for stacked steps; `[..., H, W, C]`
-  for a step with `event_ndims = 3`); context `[..., C]`.
+  Shapes: `x` `[..., D]` (or `[..., K, D]` for stacked steps); context
+  `[..., C]`.
 
   Args:
     event_size: D >= 1.
@@ -127,7 +124,9 @@ class FlowStep(keras.layers.Layer):
       not D.
   """
 
-  event_ndims = 1  # rank of the step's event; its last axis has size `event_size`
+  # The rank of the step's events: 1 for vectors `[D]`; 2 for steps on point sets `[N, D]`;
+  # 3 for image steps `[H, W, C]` (which pass C as `event_size`).
+  event_ndims = 1
 
   def __init__(self, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
@@ -142,7 +141,7 @@ class FlowStep(keras.layers.Layer):
       training: `None`, `True` or `False`.
 
     Returns:
-      A `tfb.Bijector` with `forward_min_event_ndims` at most `event_ndims`.
+      A `tfb.Bijector` with `forward_min_event_ndims` at most 1.
     """
     raise NotImplementedError(f"{type(self).__name__} must implement make_bijector.")
 
@@ -199,9 +198,8 @@ class StepBijector(tfb.Bijector):
   weights (as `tf.Variable`s), so a chain or distribution lists the union,
   each once.
 
-  Shapes: inputs `[..., D]` (`[..., K, D]` for stacked steps, `[..., H, W, C]`
-  for image steps); log-dets `[...]` for `event_ndims` = the step's
-  `event_ndims` (a constant log-det may broadcast, as TFP's do).
+  Shapes: inputs `[..., D]` (`[..., K, D]` for stacked steps); log-dets `[...]`
+  for `event_ndims=1` (a constant log-det may broadcast, as TFP's do).
 
   Args:
     step: the `FlowStep`.

@@ -1,17 +1,16 @@
 """Affine coupling over the coordinates of a point set, with a Transformer conditioner over the points."""
 import keras
-import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.affine_coupling import affine
-from tfp_flows.layers.flow import check_context
 from tfp_flows.layers.set_transformer import SetTransformer
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
-class TransformerCoupling(keras.layers.Layer):
+class TransformerCoupling(FlowStep):
   """Set coupling `x[:, m:] = mu + exp(s) * z[:, m:]`, `(mu, s) = Transformer(z[:, :m], c)`.
 
   Acts on point sets `[N, D]`: every point keeps its first `num_masked` coordinates; the others
@@ -48,36 +47,32 @@ class TransformerCoupling(keras.layers.Layer):
       dimension is not D, or a set size other than `num_positions`.
   """
 
+  event_ndims = 2  # point sets [N, D]: its conditioner mixes the points
+
   def __init__(self, event_size, num_masked=None, width=64, num_heads=4, num_blocks=2,
                mlp_ratio=2, context_size=None, num_positions=None, log_scale_bound=3.0,
                validate_args=False, **kwargs):
-    super().__init__(**kwargs)
-    self.event_size = int(event_size)
+    super().__init__(event_size, context_size, **kwargs)
     self.num_masked = self.event_size // 2 if num_masked is None else int(num_masked)
     if not 1 <= self.num_masked < self.event_size:
       raise ValueError(f"num_masked must be in [1, event_size - 1] = [1, "
                        f"{self.event_size - 1}], got {self.num_masked}.")
-    self.context_size = None if context_size is None else int(context_size)
     self.log_scale_bound, self.validate_args = float(log_scale_bound), bool(validate_args)
     self.conditioner = SetTransformer(
         self.num_masked, 2 * (self.event_size - self.num_masked), width=width,
         num_heads=num_heads, num_blocks=num_blocks, mlp_ratio=mlp_ratio,
         context_size=self.context_size, num_positions=num_positions, dtype=self.dtype_policy)
-    self._config = dict(event_size=self.event_size, num_masked=self.num_masked, width=width,
+    self._config = dict(num_masked=self.num_masked, width=width,
                         num_heads=num_heads, num_blocks=num_blocks, mlp_ratio=mlp_ratio,
-                        context_size=self.context_size, num_positions=num_positions,
+                        num_positions=num_positions,
                         log_scale_bound=self.log_scale_bound, validate_args=self.validate_args)
     self.built = True
 
-  def bijector(self, context=None):
+  def make_bijector(self, context, training):
     """The step as a bijector of point sets `[..., N, D]` (forward: latent -> data)."""
-    context = check_context(context, self.context_size, self.name)
     transformed = self.event_size - self.num_masked
 
-    def bijector_fn(x0, units):
-      if units != transformed:
-        raise ValueError(f"{self.name} expects points of shape [..., N, {self.event_size}], "
-                         f"got [..., N, {self.num_masked + units}].")
+    def bijector_fn(x0, units):  # the width was checked by `FlowStep`
       params = self.conditioner(x0, context)
       return affine(params[..., :transformed], params[..., transformed:], self.log_scale_bound)
 
@@ -85,10 +80,6 @@ class TransformerCoupling(keras.layers.Layer):
                            validate_args=self.validate_args)
     whole_set = tfb.Transpose(perm=[0, 1])  # identity; makes event_ndims >= 2 required
     return tfb.Chain([coupling, whole_set], name=self.name)
-
-  def call(self, x, context=None):
-    """Maps data to latent (the density direction); returns z `[..., N, D]`."""
-    return self.bijector(context).inverse(x)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

@@ -31,7 +31,7 @@ import tensorflow_probability as tfp
 from tfp_flows.layers import (AffineCoupling, Flow, LULinear, Permutation, SplineCoupling,
                               SummaryNetwork)
 # The Slice Keras layer lives in tfp_flows/surjections today (moving to tfp_flows/layers/surjections).
-from tfp_flows.surjections import Slice
+from tfp_flows.layers import Slice
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
