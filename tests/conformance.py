@@ -175,7 +175,8 @@ def check_built_once(case, seed=0):
   tape (as `tfp.vi.fit_surrogate_posterior` and hand-written loops do); its
   `trainable_variables` must be the step's trainable weights, each once, and
   the gradient of `-log_prob` must reach each of them, finite and non-zero.
-  The base is anisotropic so rotations (Householder) change the density.
+  The base is anisotropic so rotations (Householder) change the density; it lives on the
+  step's own event (`Case.event_shape`, not flattened: only the step's bijector is listed).
   """
   obj = make(case, seed)
   x, c = _inputs(case, [2, 3], seed)
