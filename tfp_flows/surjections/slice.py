@@ -47,9 +47,10 @@ class SliceDistribution(SurjectiveDistribution):
     shape = tf.TensorShape(shape)
     got = inner.event_shape
     if got.rank != shape.rank or got[:-1] != shape[:-1] or not 0 < got[-1] < shape[-1]:
+      wanted = ", ".join(map(str, shape[:-1].as_list() + ["d"]))
       raise ValueError(f"Slice keeps the first d of D = {shape[-1]} entries of the last axis "
-                       f"of x {shape} and needs an inner event shape {shape[:-1].as_list() + ['d']}"
-                       f" with 0 < d < D, got {inner.event_shape}.")
+                       f"of x {shape} and needs an inner event shape [{wanted}] with "
+                       f"0 < d < D, got {inner.event_shape}.")
     self._decoder = decoder
     super().__init__(inner, shape, parameters=parameters, name=name)
 
