@@ -175,16 +175,13 @@ def check_built_once(case, seed=0):
   tape (as `tfp.vi.fit_surrogate_posterior` and hand-written loops do); its
   `trainable_variables` must be the step's trainable weights, each once, and
   the gradient of `-log_prob` must reach each of them, finite and non-zero.
-  The base is anisotropic so rotations (Householder) change the density; it lives on the
-  step's own event (`Case.event_shape`, not flattened: only the step's bijector is listed).
+  The base is anisotropic so rotations (Householder) change the density.
   """
   obj = make(case, seed)
   x, c = _inputs(case, [2, 3], seed)
-  shape = list(case.event_shape or [case.event_size])  # the step's own event, unflattened
-  x = tf.reshape(x, [2, 3] + shape)
-  scale = tf.constant(np.linspace(1.0, 2.0, case.event_size).reshape(shape), DTYPE)
-  q = tfd.TransformedDistribution(tfd.Independent(tfd.Normal(tf.zeros_like(scale), scale),
-                                                  len(shape)), bijector_of(obj, c))
+  scale = tf.constant(np.linspace(1.0, 2.0, case.event_size), DTYPE)
+  q = tfd.TransformedDistribution(tfd.MultivariateNormalDiag(scale_diag=scale),
+                                  bijector_of(obj, c, case.event_shape))
   listed = q.trainable_variables
   expected = [w.value for w in obj.trainable_weights]
   assert len({id(v) for v in listed}) == len(listed), f"{case.name}: a variable is listed twice"
