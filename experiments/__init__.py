@@ -12,4 +12,5 @@ STUDIES = {
     "planar-mnist": "experiments.planar_mnist",
     "sir": "experiments.sir",
     "spatial-mnist": "experiments.spatial_mnist",
+    "survae-mnist": "experiments.survae_mnist",
 }

@@ -11,11 +11,14 @@ import tensorflow_probability as tfp
 
 from tfp_flows import bijectors as B
 from tfp_flows import layers as L
+from tfp_flows.bijectors.masked_coupling import checkerboard_mask
 from conformance import Case, check_bijector, check_built_once, check_density, check_saving
 
 tfb = tfp.bijectors
 F64 = dict(dtype="float64")
 C = 2  # context width of the conditional cases
+IMAGE = (2, 2, 2)  # event shape of the image cases (tiny: the Jacobian check is costly)
+IMG = dict(event_size=8, event_shape=IMAGE)
 
 
 def _training_batch(step, event_size, seed=1):
@@ -23,6 +26,19 @@ def _training_batch(step, event_size, seed=1):
   x = np.random.default_rng(seed).normal(0.5, 2.0, [64, event_size])
   step.bijector(training=True).inverse(tf.constant(x, tf.float64))
   return step
+
+
+def _image_batch(step, seed=1):
+  """Runs one training batch of `[8, *IMAGE]` images through a data-dependent step (ActNorm)."""
+  x = np.random.default_rng(seed).normal(0.5, 2.0, [8, *IMAGE])
+  step.bijector(training=True).inverse(tf.constant(x, tf.float64))
+  return step
+
+
+def _image_affine_fn(masked):
+  """A fixed elementwise affine map of the masked image, for the bare `MaskedCoupling`."""
+  cum = tf.math.cumsum(tf.reduce_sum(masked, axis=-1, keepdims=True), axis=-2)
+  return tfb.Chain([tfb.Shift(0.3 * tf.sin(cum + masked)), tfb.Scale(log_scale=0.2 * tf.tanh(cum))])
 
 
 def _made_params(x):
@@ -119,6 +135,20 @@ CASES = [
          event_shape=(3, 2)),
     Case("permutation_set", L.Permutation, lambda: L.Permutation(2, kind="reverse", **F64), 6,
          event_shape=(3, 2)),
+    Case("squeeze", B.Squeeze, lambda: B.Squeeze(IMAGE), **IMG),
+    Case("masked_coupling", B.MaskedCoupling,
+         lambda: B.MaskedCoupling(checkerboard_mask(IMAGE), _image_affine_fn), **IMG),
+    Case("conv_affine_coupling_checkerboard", L.ConvAffineCoupling,
+         lambda: L.ConvAffineCoupling(IMAGE, filters=4, **F64), **IMG),
+    Case("conv_affine_coupling_channel_context", L.ConvAffineCoupling,
+         lambda: L.ConvAffineCoupling(IMAGE, mask="channel", parity=1, filters=4,
+                                      context_size=C, **F64), context_size=C, **IMG),
+    Case("conv_spline_coupling_context", L.ConvSplineCoupling,
+         lambda: L.ConvSplineCoupling(IMAGE, num_bins=4, mask="channel", filters=4,
+                                      num_blocks=0, context_size=C, **F64),
+         context_size=C, **IMG),
+    Case("actnorm_channels", L.ActNorm, lambda: _image_batch(L.ActNorm(2, **F64)), **IMG),
+    Case("lu_linear_1x1_conv", L.LULinear, lambda: L.LULinear(2, **F64), **IMG),
 ]
 
 # Exported names that are not flow steps or bijectors.
@@ -128,11 +158,11 @@ NON_STEPS = {"layers.Dense", "layers.FlowStep", "layers.check_context", "layers.
              "bijectors.ascending_column",
              "layers.chain",
              "layers.WeightNorm", "layers.ResNetBlock", "layers.ResNetEncoder",
-             "layers.ResNetDecoder", "layers.SummaryNetwork",
+             "layers.ResNetDecoder", "layers.SummaryNetwork", "layers.ConvConditioner",
              # surjection layers: tests/test_surjection_conformance.py covers each
              "layers.Abs", "layers.Augment", "layers.ConditionalLocScale", "layers.Max",
              "layers.MaxPool2D", "layers.Slice", "layers.UniformDequantization", "layers.VAE",
-             "layers.VariationalDequantization"}
+             "layers.VariationalDequantization", "layers.ChannelSlice", "layers.MaxPool2DOverlap"}
 
 
 def test_every_step_has_a_case():

@@ -5,3 +5,5 @@ from tfp_flows.bijectors.planar import Planar
 from tfp_flows.bijectors.radial import Radial
 from tfp_flows.bijectors.rational_quadratic_spline import RationalQuadraticSpline
 from tfp_flows.bijectors.ascending_column import ascending_column
+from tfp_flows.bijectors.squeeze import Squeeze
+from tfp_flows.bijectors.masked_coupling import MaskedCoupling

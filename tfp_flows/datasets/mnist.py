@@ -180,3 +180,15 @@ def load_mnist_numpy(split, binarization="dynamic", seed=0, data_dir=None, mnist
     split, binarization, SPLITS[split], seed=seed, data_dir=data_dir, mnist_dir=mnist_dir
   )
   return next(iter(dataset)).numpy()
+
+
+def load_mnist_labeled(split, data_dir=None, mnist_dir=None):
+  """A whole grayscale split with its labels: `(images uint8 [N, 28, 28, 1], labels int64 [N])`.
+
+  Raw pixel values 0..255 (no binarization, no scaling), for models of the
+  8-bit data in bits/dim and class-conditional models. Errors as in `load_mnist`.
+  """
+  _check(split, "none", None)
+  builder = _prepared_builder("grayscale", data_dir, mnist_dir)
+  data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+  return data["image"], data["label"]

@@ -21,8 +21,11 @@ from tfp_flows.layers.scaling import Scaling
 from tfp_flows.layers.weight_norm import WeightNorm
 from tfp_flows.layers.resnet import ResNetBlock, ResNetDecoder, ResNetEncoder
 from tfp_flows.layers.surjections import (
-    VAE, Abs, Augment, ConditionalLocScale, Max, MaxPool2D, Slice, UniformDequantization,
-    VariationalDequantization)
+    VAE, Abs, Augment, ChannelSlice, ConditionalLocScale, Max, MaxPool2D, MaxPool2DOverlap,
+    Slice, UniformDequantization, VariationalDequantization)
 from tfp_flows.layers.summary import SummaryNetwork
 from tfp_flows.layers.set_transformer import SetTransformer
 from tfp_flows.layers.transformer_coupling import TransformerCoupling
+from tfp_flows.layers.conv_conditioner import ConvConditioner
+from tfp_flows.layers.conv_affine_coupling import ConvAffineCoupling
+from tfp_flows.layers.conv_spline_coupling import ConvSplineCoupling

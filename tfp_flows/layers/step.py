@@ -124,7 +124,8 @@ class FlowStep(keras.layers.Layer):
       not D.
   """
 
-  # The rank of the step's events: 1 for vectors `[D]`; 2 for steps on point sets `[N, D]`.
+  # The rank of the step's events: 1 for vectors `[D]`; 2 for steps on point sets `[N, D]`;
+  # 3 for image steps `[H, W, C]` (which pass C as `event_size`).
   event_ndims = 1
 
   def __init__(self, event_size, context_size=None, **kwargs):

@@ -11,3 +11,5 @@ from tfp_flows.models.npe import NPE
 from tfp_flows.models.permute_flow import PermuteFlow
 from tfp_flows.models.sort_flow import SortFlow
 from tfp_flows.models.iid_set_flow import IIDSetFlow
+from tfp_flows.models.image_flow import ImageFlow
+from tfp_flows.models.image_flow_configs import CONFIGS as IMAGE_FLOW_CONFIGS

@@ -10,6 +10,12 @@ between data x and latent z contributes a likelihood term V(x, z) so that
 * Generative surjections (augment, dequantization) and stochastic layers
   (VAE): z ~ q(z | x), V = log p(x | z) - log q(z | x), and the total is a
   one-sample lower bound (Sec. 3.2, Eq. 8, the ELBO).
+* Approximate layers (overlapping max-pooling): `log p(z) + V` is neither
+  the log-likelihood nor a bound on it.
+
+The likelihood contract of a model (`likelihood(dist)`) is "exact",
+"bound" or "approximate"; any approximate part makes the whole approximate,
+otherwise any bound part makes it a bound. Report numbers with `MARKS`.
 
 Direction: TFP's convention. `sample()` runs the generative direction
 latent -> data; `log_prob(x)` runs data -> latent, which the SurVAE paper and
@@ -22,24 +28,39 @@ import tensorflow_probability as tfp
 tfd = tfp.distributions
 
 
-def is_exact(dist):
-  """Whether `dist.log_prob` is an exact log-density rather than a stochastic bound.
+EXACT, BOUND, APPROXIMATE = "exact", "bound", "approximate"
+CONTRACTS = (EXACT, BOUND, APPROXIMATE)  # the later one wins when parts are combined
+MARKS = {EXACT: "exact", BOUND: "bound", APPROXIMATE: "approx."}  # how tables show them
 
-  A surjection wrapper is exact iff its layer is exact and its inner
-  distribution is exact; a distribution that wraps another (`distribution`
-  attribute, e.g. `tfd.TransformedDistribution`, `tfd.Independent`) is exact
-  iff the wrapped one is; any other TFP distribution is exact.
+
+def combine(*contracts):
+  """The contract of a model made of parts: approximate if any part is, else bound if any is."""
+  return max(contracts, key=CONTRACTS.index, default=EXACT)
+
+
+def likelihood(dist):
+  """The likelihood contract of `dist.log_prob`: "exact", "bound" or "approximate".
+
+  A surjection wrapper combines its layer's contract with its inner
+  distribution's; a distribution that wraps another (`distribution`
+  attribute, e.g. `tfd.TransformedDistribution`, `tfd.Independent`) has the
+  wrapped one's; any other TFP distribution is exact.
 
   Args:
     dist: a `tfd.Distribution`.
 
   Returns:
-    Python bool.
+    One of `CONTRACTS`.
   """
   if isinstance(dist, SurjectiveDistribution):
-    return dist.is_exact
+    return dist.likelihood
   inner = getattr(dist, "distribution", None)
-  return is_exact(inner) if isinstance(inner, tfd.Distribution) else True
+  return likelihood(inner) if isinstance(inner, tfd.Distribution) else EXACT
+
+
+def is_exact(dist):
+  """Whether `dist.log_prob` is an exact log-density (`likelihood(dist) == "exact"`)."""
+  return likelihood(dist) == EXACT
 
 
 def check(ok, message):
@@ -138,7 +159,8 @@ class SurjectiveDistribution(tfd.Distribution):
   `log_prob(x)` = `inner.log_prob(z)` + contribution, with `(z, contribution)`
   from the subclass's `_inference(x, seed)`; `sample(n)` draws z from `inner`
   and returns the subclass's `_generate(z, seed)`. Subclasses set
-  `layer_is_exact` and supply those two methods.
+  `layer_is_exact` (False for a bound) or `layer_is_approximate` and supply
+  those two methods.
 
   Randomness: `log_prob(x, seed=...)` takes an optional seed for the
   stochastic directions (split between this layer and a directly nested
@@ -166,6 +188,7 @@ class SurjectiveDistribution(tfd.Distribution):
   """
 
   layer_is_exact = True
+  layer_is_approximate = False
 
   def __init__(self, inner, event_shape, reparameterized=True, validate_args=False,
                parameters=None, name=None):
@@ -192,9 +215,16 @@ class SurjectiveDistribution(tfd.Distribution):
     return self._inner
 
   @property
+  def likelihood(self):
+    """The contract of `log_prob`: this layer's combined with `inner`'s (see `combine`)."""
+    layer = (APPROXIMATE if self.layer_is_approximate
+             else EXACT if self.layer_is_exact else BOUND)
+    return combine(layer, likelihood(self._inner))
+
+  @property
   def is_exact(self):
     """True iff `log_prob` is exact: the layer is exact and so is `inner`."""
-    return self.layer_is_exact and is_exact(self._inner)
+    return self.likelihood == EXACT
 
   def _event_shape(self):
     return self._x_event_shape
