@@ -79,7 +79,7 @@ class StackedAdam(keras.optimizers.Adam):
 
 # Chosen by `benchmarks/iflow_train_step.py` on a 2-core CPU (docs/benchmarks.md): the
 # stack size with the lowest time per seed-iteration of the paper-size iFlow under XLA.
-CPU_NUM_MODELS = 8
+CPU_NUM_MODELS = 16
 # Estimated bytes per stacked paper-size iFlow (2.9 M float32 parameters with gradient and
 # two Adam moments, 47 MB, plus batch-64 activations kept for the gradient and XLA's
 # temporaries, about 25 MB, with a safety factor of 1.5); docs/iflow.md derives it.
