@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import keras
@@ -180,7 +181,7 @@ def main():
     for record in records:
       time_round(record, args.iters)
   auto_k = stacked.auto_num_models(100, "/CPU:0")
-  fit_ms, fit_first = time_fit(auto_k, args.fit_iterations, "/tmp/iflow_bench_tb")
+  fit_ms, fit_first = time_fit(auto_k, args.fit_iterations, tempfile.mkdtemp(prefix="iflow_bench_tb"))
   ms = {r["name"]: float(np.median(r["times"])) for r in records}
   b = ms["tfp_builtin"]
   best_k = min(ks, key=lambda k: ms[f"stacked_{k}"])
