@@ -140,9 +140,8 @@ class MADE(keras.layers.Layer):
     """Inverted dropout at `dropout_rate`, in training only.
 
     The mask is drawn with `tf.random.stateless_uniform(alg="philox")` from the layer's
-    `SeedGenerator`: Keras' `Dropout` (TensorFlow's `stateless_dropout`, ThreeFry) is 25x
-    slower under XLA on a CPU, which made the stacked iFlow step 5x slower
-    (docs/benchmarks.md).
+    `SeedGenerator`: Keras' `Dropout` (TensorFlow's `stateless_dropout`) made the stacked
+    iFlow step several times slower under XLA on a CPU in an ad-hoc trial.
     """
     if not training or self.dropout_rate == 0.0:
       return h
