@@ -128,7 +128,7 @@ def _parser(study):
   parser.add_argument("--workers", default=DEFAULT_WORKERS,
                       help="Dask LocalCluster of N single-threaded processes (1: in-process)")
   parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-  parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity of each task")
+  parser.add_argument("--verbose", default=0, help="Keras fit verbosity of each task: 0, 1 or 2")
   study.add_arguments(parser)
   return parser
 
@@ -145,6 +145,7 @@ def prepare(study, argv):
     raise ValueError(f"--preset: unknown {args.preset!r}; expected one of "
                      f"{sorted(study.presets)}.")
   args.workers = positive_int("--workers", args.workers)
+  args.verbose = integer("--verbose", args.verbose, 0, 2)
   if args.scheduler and args.workers != 1:
     raise ValueError("--scheduler and --workers exclude each other: the cluster at "
                      f"{args.scheduler} has its own workers.")
