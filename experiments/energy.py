@@ -43,23 +43,28 @@ _log_z = functools.lru_cache(targets.log_normalizer)
 NICE_HIDDEN = (13,)  # 4 couplings x 40 + scaling 2 = 162 parameters, vs 160 for planar-32
 
 
+def is_model(name):
+  """Whether `build_flow` knows `name`: `planar-K` or `radial-K` with K >= 1 steps, or `nice`."""
+  kind, _, k = name.partition("-")
+  return name == "nice" or (kind in ("planar", "radial") and k.isascii() and k.isdigit()
+                            and int(k) >= 1)
+
+
 def build_flow(name):
   """`planar-K`, `radial-K` or `nice` (4 alternating additive couplings, scaling) as a `Flow`.
 
   Raises:
-    ValueError: for an unknown name.
+    ValueError: for an unknown name (see `is_model`).
   """
+  if not is_model(name):
+    raise ValueError(f"unknown model {name!r}: expected planar-K, radial-K (K >= 1) or nice.")
   kind, _, k = name.partition("-")
-  if kind == "planar" and k.isdigit():
-    steps = [layers.Planar(2) for _ in range(int(k))]
-  elif kind == "radial" and k.isdigit():
-    steps = [layers.Radial(2) for _ in range(int(k))]
-  elif name == "nice":
+  if name == "nice":
     # steps[0] meets the data first; NICE's scaling is the top (latent-side) layer.
     steps = [layers.AdditiveCoupling(2, hidden=NICE_HIDDEN, parity=i % 2)
              for i in range(4)] + [layers.Scaling(2)]
   else:
-    raise ValueError(f"unknown model {name!r}: expected planar-K, radial-K or nice.")
+    steps = [(layers.Planar if kind == "planar" else layers.Radial)(2) for _ in range(int(k))]
   return layers.Flow(steps, event_size=2)
 
 
@@ -141,8 +146,8 @@ def train_one(model_name, target, preset, seed=0, verbose=0, callbacks=()):
 
 def add_arguments(parser):
   """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
-  parser.add_argument("--models", nargs="*", default=None, help="subset, e.g. planar-8 nice")
-  parser.add_argument("--targets", nargs="*", default=None, help="subset of U1 U2 U3 U4")
+  parser.add_argument("--models", nargs="+", default=None, help="subset, e.g. planar-8 nice")
+  parser.add_argument("--targets", nargs="+", default=None, help="subset of U1 U2 U3 U4")
   parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
   parser.add_argument("--seed", default="0", help="seed of weights and sampling, 0 .. 2**32-1")
 
@@ -156,16 +161,10 @@ def configure(args, preset):
   """
   if args.iterations is not None:
     preset["iterations"] = runner.positive_int("--iterations", args.iterations)
-  for name in args.models or ():
-    kind, _, k = name.partition("-")
-    if not (name == "nice" or (kind in ("planar", "radial") and k.isdigit() and int(k) >= 1)):
-      raise ValueError(f"--models: unknown model {name!r}; expected planar-K, radial-K or nice.")
-  for name in args.targets or ():
-    if name not in ENERGIES:
-      raise ValueError(f"--targets: unknown target {name!r}; expected some of {sorted(ENERGIES)}.")
   preset["seed"] = runner.seed("--seed", args.seed)
-  preset["models"] = list(args.models or preset["models"])
-  preset["targets"] = list(args.targets or preset["targets"])
+  preset["models"] = runner.choices("--models", args.models or preset["models"], is_model,
+                                    "planar-K, radial-K (K >= 1) or nice")
+  preset["targets"] = runner.choices("--targets", args.targets or preset["targets"], ENERGIES)
   return preset
 
 

@@ -180,7 +180,6 @@ def add_arguments(parser):
   vae_study.add_arguments(parser, MODELS)
   parser.add_argument(
     "--free-bits",
-    type=float,
     default=None,
     help="free bits lambda in nats (default: the preset's, 0 = off)",
   )
@@ -193,9 +192,7 @@ def configure(args, preset):
     ValueError: as `vae_study.configure`, or for `--free-bits` < 0.
   """
   if args.free_bits is not None:
-    if not args.free_bits >= 0:
-      raise ValueError(f"--free-bits must be >= 0, got {args.free_bits}.")
-    preset["free_bits"] = args.free_bits
+    preset["free_bits"] = runner.number("--free-bits", args.free_bits, 0)
   return vae_study.configure(args, preset, MODELS)
 
 

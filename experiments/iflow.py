@@ -69,7 +69,8 @@ def parse_seeds(text):
 def add_arguments(parser):
   """`--seeds`, `--models`, `--parallel` (beside the runner's options)."""
   parser.add_argument("--seeds", default=None, help="e.g. 1-100 (default: the preset's)")
-  parser.add_argument("--models", default="iflow,ivae,ivae-learned-mean")
+  parser.add_argument("--models", nargs="+", default=["iflow", "ivae", "ivae-learned-mean"],
+                      help=f"some of {sorted(MODELS)}")
   parser.add_argument("--parallel", default="auto",
                       help="train K seeds at once as one stacked model; 'auto' (default) "
                            "picks K for the device (models.stacked.auto_num_models)")
@@ -82,18 +83,12 @@ def configure(args, preset):
     ValueError: for a bad `--seeds`, an unknown model, or `--parallel` not auto nor >= 1.
   """
   seeds = parse_seeds(args.seeds or preset["seeds"])
-  models = [m.strip() for m in args.models.split(",") if m.strip()]
-  unknown = [m for m in models if m not in MODELS]
-  if unknown or not models:
-    raise ValueError(f"--models: unknown {unknown or args.models!r}; expected names from "
-                     f"{sorted(MODELS)}.")
-  parallel = args.parallel
-  if parallel != "auto":
-    parallel = runner.positive_int("--parallel", parallel)
-    if parallel > len(seeds):
-      print(f"--parallel {parallel} is more than the {len(seeds)} seeds: training "
-            f"{len(seeds)} at once.")
-      parallel = len(seeds)
+  models = runner.choices("--models", args.models, MODELS)
+  parallel = runner.integer("--parallel", args.parallel, 1, words=("auto",))
+  if parallel != "auto" and parallel > len(seeds):
+    print(f"--parallel {parallel} is more than the {len(seeds)} seeds: training "
+          f"{len(seeds)} at once.")
+    parallel = len(seeds)
   return dict(preset, seeds=seeds, models=models, parallel=parallel)
 
 

@@ -6,9 +6,9 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 * `name` (str) and `presets` (dict preset name -> JSON-safe settings; quick | cpu | paper);
 * `add_arguments(parser)`: the study's own options (the runner adds `--preset`, `--out`,
   `--workers`, `--scheduler` and `--verbose`);
-* `configure(args, preset) -> dict`: validates the study's options (ValueError naming the
-  option, the value and what was expected) and returns the run config (JSON-safe), before
-  any work;
+* `configure(args, preset) -> dict`: validates the study's options with the runner's checks
+  (ValueError naming the option, the value and what was expected) and returns the run config
+  (JSON-safe), before any work;
 * `tasks(config) -> list[str]`: the task keys, e.g. `"planar-8/U1"` (letters, digits,
   `._=+-`, parts joined by `/`);
 * `depends(key, config) -> list[str]` (optional): tasks whose results this task needs;
@@ -30,33 +30,36 @@ non-finite-loss handler: it stops `fit` and restores the last finite weights), `
 (None, or why the guard stopped the fit), `ctx.inputs` (key -> recorded result of each task
 in `depends`), `ctx.members` and `ctx.folder_of(key)`.
 
-The runner validates everything before any task folder exists, skips finished tasks, runs the
-rest in-process (`--workers 1`), on a `dask.distributed.LocalCluster` of N single-threaded
-worker processes (`--workers N`; TensorFlow in each gets cpu_count // N threads) or on an
-existing Dask cluster (`--scheduler ADDRESS`), shows one progress bar over tasks, and alone
-writes `--out/results.json` (`experiments.records`):
+The runner validates everything before any task folder exists (`configure` uses the checks
+of `experiments.options`: `positive_int`, `seed`, `integer`, `number`, `choices`), skips
+finished tasks, runs the rest in-process (`--workers 1`), on a `dask.distributed.LocalCluster`
+of N single-threaded worker processes (`--workers N`; TensorFlow in each gets cpu_count // N
+threads) or on an existing Dask cluster (`--scheduler ADDRESS`; both in
+`experiments.dask_backend`), shows one progress bar over tasks, and alone writes `--out/results.json`
+(`experiments.records`):
 `{"study", "preset", "config", "tasks": {key: result + {"nonfinite", "task_seconds"}}}`,
 merged under a `filelock.FileLock` (re-read, update, atomic replace) after every task, so
 two clients on one `--out` keep each other's results. See docs/distributed.md.
+
+Modules: this one (the contract, validation, planning, the in-process path, the CLI's
+`reproduce` and `report`); `experiments.task` (`TaskContext`, `execute`: what runs one unit,
+here or on a worker); `experiments.dask_backend`; `experiments.options`; `experiments.records`.
+This module re-exports the names studies use (`runner.TaskContext`, `runner.choices`, ...).
 """
 import argparse
 import importlib
 import json
 import os
 import re
-import sys
-import tempfile
-import time
 
+from experiments.options import (  # noqa: F401 -- part of the runner's API
+    choices, integer, number, positive_int, seed)
 from experiments.records import (  # noqa: F401 -- part of the runner's API
     read_results, record, results_path, warn_cache, write_json)
+from experiments.task import (  # noqa: F401 -- part of the runner's API
+    TaskContext, execute, quiet_tensorflow, task_folder)
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*(/[A-Za-z0-9][A-Za-z0-9._=+-]*)*$")
-# Lines TensorFlow and CUDA write to stderr on a machine without a GPU; anything else shows.
-NOISE = re.compile(r"All log messages before absl::InitializeLog|port\.cc:\d+\] oneDNN|"
-                   r"cudart_stub\.cc|failed call to cuInit|cpu_feature_guard\.cc|"
-                   r"^To enable the following instructions|Unable to register cu(DNN|FFT|BLAS)|"
-                   r"computation_placer\.cc")
 
 
 class Study:
@@ -82,103 +85,6 @@ def load_study(name):
   study = importlib.import_module(STUDIES[name]).STUDY
   study.module = STUDIES[name]
   return study
-
-
-_QUIET = []  # set once TensorFlow's devices were discovered with the noise filtered
-
-
-def quiet_tensorflow():
-  """Imports TensorFlow and discovers its devices with the CUDA/GPU start-up log lines dropped.
-
-  Sets `TF_CPP_MIN_LOG_LEVEL=1` (no INFO) unless set, and filters what TF writes to the
-  stderr file descriptor during import and device discovery (`failed call to cuInit`, the
-  absl pre-init notice, oneDNN/CPU-feature notes) through `NOISE`; any other line is passed
-  on. Python warnings are untouched. Runs once per process (the CLI and each Dask worker).
-  """
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-  if _QUIET:
-    return
-  _QUIET.append(True)
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with tempfile.TemporaryFile(mode="w+") as tmp:
-    os.dup2(tmp.fileno(), 2)
-    try:
-      import tensorflow as tf
-
-      tf.config.list_physical_devices()
-    finally:
-      os.dup2(saved, 2)
-      os.close(saved)
-      tmp.seek(0)
-      sys.stderr.write("".join(line for line in tmp if not NOISE.search(line)))
-
-
-def task_folder(out, key):
-  """`out/tasks/<key>`: the folder of one task's files (not created)."""
-  return os.path.join(out, "tasks", *key.split("/"))
-
-
-class TaskContext:
-  """What a task gets from the runner: its folders, callbacks, inputs (see the module docstring)."""
-
-  def __init__(self, out, key, members=None, verbose=0, inputs=None):
-    self.out, self.key, self.members = out, key, list(members or [key])
-    self.verbose, self.inputs, self.nonfinite = verbose, dict(inputs or {}), None
-
-  @property
-  def folder(self):
-    """`--out/tasks/<key>` of this task (or unit), created on first use."""
-    return self.folder_of(self.key)
-
-  def folder_of(self, key):
-    """`--out/tasks/<key>`, created."""
-    path = task_folder(self.out, key)
-    os.makedirs(path, exist_ok=True)
-    return path
-
-  def callbacks(self, snapshot="epoch"):
-    """`[keras.callbacks.TensorBoard(--out/tensorboard/<key>), FiniteGuard(self, snapshot)]`."""
-    import keras
-
-    from experiments.finite_guard import FiniteGuard
-
-    board = keras.callbacks.TensorBoard(os.path.join(self.out, "tensorboard", *self.key.split("/")),
-                                        write_graph=False)
-    return [board, FiniteGuard(self, snapshot)]
-
-
-# ----------------------------------------------------------------------------- running
-
-
-def execute(module, unit, members, config, out, verbose, inputs, tensorflow=True):
-  """Runs one unit of `module`'s study (in this process or on a Dask worker).
-
-  `tensorflow`: import TensorFlow first, through `quiet_tensorflow`.
-
-  Returns:
-    dict member key -> result with the runner's fields `nonfinite` (None or the guard's
-    message, unless the study set it per member) and `task_seconds`.
-  """
-  if tensorflow:
-    quiet_tensorflow()
-  study = importlib.import_module(module).STUDY
-  ctx = TaskContext(out, unit, members, verbose, inputs)
-  start = time.time()
-  result = study.run_task(unit, config, ctx)
-  seconds = time.time() - start
-  results = result if members != [unit] else {unit: result}
-  if sorted(results) != sorted(members):
-    raise ValueError(f"task {unit!r} returned results for {sorted(results)}, expected "
-                     f"{sorted(members)}.")
-  records = {}
-  for key, value in results.items():
-    value = dict(value)
-    value.setdefault("nonfinite", ctx.nonfinite)
-    value["task_seconds"] = seconds / len(members)
-    json.dumps(value)  # TypeError now, not when results.json is written
-    records[key] = value
-  return records
 
 
 def plan(study, config, finished):
@@ -222,31 +128,9 @@ def _parser(study):
   parser.add_argument("--workers", default=DEFAULT_WORKERS,
                       help="Dask LocalCluster of N single-threaded processes (1: in-process)")
   parser.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-  parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity of each task")
+  parser.add_argument("--verbose", default=0, help="Keras fit verbosity of each task: 0, 1 or 2")
   study.add_arguments(parser)
   return parser
-
-
-def positive_int(option, value):
-  """`int(value)` if it is an integer >= 1, else a ValueError naming `option`."""
-  try:
-    number = int(str(value))
-  except ValueError:
-    number = 0
-  if number < 1:
-    raise ValueError(f"{option} must be an integer >= 1, got {value!r}.")
-  return number
-
-
-def seed(option, value):
-  """`int(value)` if a seed in 0 .. 2**32 - 1 (NumPy's range), else a ValueError naming `option`."""
-  try:
-    number = int(str(value))
-  except ValueError:
-    number = -1
-  if not 0 <= number <= 2**32 - 1:
-    raise ValueError(f"{option}: {value!r} is not a seed in 0 .. 2**32 - 1 = 4294967295.")
-  return number
 
 
 def prepare(study, argv):
@@ -261,6 +145,7 @@ def prepare(study, argv):
     raise ValueError(f"--preset: unknown {args.preset!r}; expected one of "
                      f"{sorted(study.presets)}.")
   args.workers = positive_int("--workers", args.workers)
+  args.verbose = integer("--verbose", args.verbose, 0, 2)
   if args.scheduler and args.workers != 1:
     raise ValueError("--scheduler and --workers exclude each other: the cluster at "
                      f"{args.scheduler} has its own workers.")
@@ -336,61 +221,26 @@ def _run(study, args, out, config, units, finished):
     bar.add(1)
 
   if args.scheduler is None and args.workers == 1:
-    while True:
-      batch = ready()
-      if not batch:
-        break
-      for unit, members in batch:
-        try:
-          finish(unit, execute(study.module, unit, members, config, out, args.verbose,
-                               inputs(members), study.tensorflow))
-        except Exception as e:  # noqa: BLE001 -- recorded; the other tasks go on
-          finish(unit, None, e)
+    _run_here(study, args, out, config, ready, inputs, finish)
   else:
-    _run_dask(study, args, out, config, ready, inputs, finish)
+    from experiments import dask_backend
+
+    dask_backend.run_units(study, args, out, config, ready, inputs, finish)
   if failures or waiting:
     names = [u for u, _ in failures] + [u for u, _ in waiting]
     raise RuntimeError(f"{len(names)} tasks did not finish: {names}") from (
         failures[0][1] if failures else None)
 
 
-def _run_dask(study, args, out, config, ready, inputs, finish):
-  from dask import distributed
-
-  if args.scheduler:
-    client = distributed.Client(args.scheduler)
-  else:
-    threads = str(max(1, (os.cpu_count() or 1) // args.workers))  # TF threads per worker
-    cluster = distributed.LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        env={"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
-             "OMP_NUM_THREADS": threads, **{k: v for k, v in os.environ.items()
-                                            if k == "TF_CPP_MIN_LOG_LEVEL"}})
-    client = distributed.Client(cluster)
-  try:
-    futures = distributed.as_completed()
-    names = {}
-
-    def submit():
-      for unit, members in ready():
-        future = client.submit(execute, study.module, unit, members, config, out, args.verbose,
-                               inputs(members), study.tensorflow, key=f"{study.name}:{unit}",
-                               pure=False)
-        names[future.key] = unit
-        futures.add(future)
-
-    submit()
-    for future in futures:
-      unit = names[future.key]
+def _run_here(study, args, out, config, ready, inputs, finish):
+  """`--workers 1`: runs the units one after the other in this process (as `dask_backend.run_units`)."""
+  while batch := ready():
+    for unit, members in batch:
       try:
-        finish(unit, future.result())
+        finish(unit, execute(study.module, unit, members, config, out, args.verbose,
+                             inputs(members), study.tensorflow))
       except Exception as e:  # noqa: BLE001 -- recorded; the other tasks go on
         finish(unit, None, e)
-      submit()
-  finally:
-    client.close()
-    if not args.scheduler:
-      cluster.close()
 
 
 def report(out):

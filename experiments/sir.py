@@ -59,7 +59,7 @@ def add_arguments(parser):
   """The study's options: `--variants`, `--epochs`, `--seed`."""
   parser.add_argument("--variants", nargs="+", default=None, help=f"some of {sorted(MODELS)}")
   parser.add_argument("--epochs", default=None, help="training epochs (overrides the preset)")
-  parser.add_argument("--seed", default=0, help="seed of observations, simulations and models")
+  parser.add_argument("--seed", default="0", help="seed of observations, simulations and models")
 
 
 def configure(args, preset):
@@ -68,13 +68,10 @@ def configure(args, preset):
   Raises:
     ValueError: naming the option, for an unknown variant, epochs < 1 or a bad seed.
   """
-  for name in args.variants or ():
-    if name not in MODELS:
-      raise ValueError(f"--variants: unknown variant {name!r}; expected some of {sorted(MODELS)}.")
   if args.epochs is not None:
     preset["epochs"] = runner.positive_int("--epochs", args.epochs)
   preset["seed"] = runner.seed("--seed", args.seed)
-  preset["variants"] = list(args.variants or preset["variants"])
+  preset["variants"] = runner.choices("--variants", args.variants or preset["variants"], MODELS)
   return preset
 
 

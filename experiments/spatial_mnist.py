@@ -49,7 +49,7 @@ PRESETS = {
 
 def add_arguments(parser):
   """Options beside the runner's: `--models`, `--steps`, `--seed`, `--data-dir`, `--mnist-dir`."""
-  parser.add_argument("--models", nargs="*", default=None, help=f"subset of {MODELS}")
+  parser.add_argument("--models", nargs="+", default=None, help=f"subset of {MODELS}")
   parser.add_argument("--steps", default=None, help="training steps per model (>= 1)")
   parser.add_argument("--seed", default="0", help="seed of weights and batches, 0 .. 2**32-1")
   parser.add_argument("--data-dir", default=None, help="tfds data_dir of spatial_mnist")
@@ -62,13 +62,10 @@ def configure(args, preset):
   Raises:
     ValueError: naming the option, for an unknown model, `--steps` < 1 or a bad seed.
   """
-  for name in args.models or ():
-    if name not in MODELS:
-      raise ValueError(f"--models: unknown model {name!r}; expected some of {MODELS}.")
   if args.steps is not None:
     preset["steps"] = runner.positive_int("--steps", args.steps)
   preset["seed"] = runner.seed("--seed", args.seed)
-  preset["models"] = list(args.models or MODELS)
+  preset["models"] = runner.choices("--models", args.models or MODELS, MODELS)
   preset["data_dir"], preset["mnist_dir"] = args.data_dir, args.mnist_dir
   return preset
 

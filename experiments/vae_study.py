@@ -47,8 +47,7 @@ def add_arguments(parser, models):
     "--models",
     nargs="+",
     default=None,
-    choices=sorted(models),
-    help="subset of the models (default: the preset's)",
+    help=f"some of {sorted(models)} (default: the preset's)",
   )
   parser.add_argument("--epochs", default=None, help="override the preset's epochs (>= 1)")
   parser.add_argument(
@@ -70,10 +69,7 @@ def configure(args, preset, models):
     )
   if args.epochs is not None:
     preset["epochs"] = runner.positive_int("--epochs", args.epochs)
-  names = list(args.models or preset["models"])
-  unknown = [n for n in names if n not in models]
-  if unknown:
-    raise ValueError(f"--models: unknown {unknown}; expected names from {sorted(models)}.")
+  names = runner.choices("--models", args.models or preset["models"], models)
   return dict(preset, models=names, mnist_dir=args.mnist_dir, data_dir=args.data_dir,
               eval_seed=EVAL_SEED)
 

@@ -33,12 +33,14 @@ def test_tiny_run_lowers_kl_and_writes_outputs(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--models", "bogus", "--models: unknown model 'bogus'"),
-    ("--targets", "U9", "--targets: unknown target 'U9'"),
+    ("--models", "bogus", "--models: unknown 'bogus'; expected planar-K, radial-K (K >= 1) or nice"),
+    ("--models", "planar-0", "--models: unknown 'planar-0'"),
+    ("--targets", "U9", "--targets: unknown 'U9'; expected names from ['U1', "),
     ("--iterations", "0", "--iterations must be an integer >= 1, got '0'"),
     ("--iterations", "-5", "--iterations must be an integer >= 1, got '-5'"),
-    ("--seed", "4294967296", "--seed: '4294967296' is not a seed"),
+    ("--seed", "4294967296", "--seed must be an integer in 0 .. 4294967295, got '4294967296'"),
     ("--workers", "0", "--workers must be an integer >= 1"),
+    ("--verbose", "3", "--verbose must be an integer in 0 .. 2, got '3'"),
 ])
 def test_bad_options_are_rejected_before_any_task(tmp_path, capsys, option, value, message):
   argv = ["reproduce", "energy", "--out", str(tmp_path), "--models", "planar-2", option, value]

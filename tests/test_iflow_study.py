@@ -89,11 +89,11 @@ def test_nan_loss_stops_the_seed_and_the_sweep_goes_on(tiny, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--models", "iflow,flowx", "--models: unknown ['flowx']"),
-    ("--parallel", "0", "--parallel must be an integer >= 1, got '0'"),
-    ("--parallel", "-2", "--parallel must be an integer >= 1, got '-2'"),
-    ("--parallel", "many", "--parallel must be an integer >= 1, got 'many'"),
-    ("--seeds", "1,4294967296", "--seeds: 4294967296 is not a seed"),
+    ("--models", "iflow,flowx", "--models: unknown 'flowx'; expected names from ['iflow', "),
+    ("--parallel", "0", "--parallel must be 'auto' or an integer >= 1, got '0'"),
+    ("--parallel", "-2", "--parallel must be 'auto' or an integer >= 1, got '-2'"),
+    ("--parallel", "many", "--parallel must be 'auto' or an integer >= 1, got 'many'"),
+    ("--seeds", "1,4294967296", "--seeds must be an integer in 0 .. 4294967295, got 4294967296"),
     ("--preset", "paper", "holds results of preset 'tiny'"),
 ])
 def test_bad_options_fail_before_any_task(tiny, tmp_path, capsys, option, value, message):

@@ -4,6 +4,7 @@ named."""
 import json
 import multiprocessing
 import os
+import re
 import time
 
 import pytest
@@ -85,3 +86,28 @@ def test_task_plans_are_checked(tmp_path):
                                  (["a/1", "a/1"], {}, "lists a task twice")):
     with pytest.raises(ValueError, match=message):
       runner.plan(study(keys, depends), {}, {})
+
+
+def test_option_checks_name_the_option_the_value_and_what_was_expected():
+  assert runner.choices("--models", ["a,b", "c", "a"], ["a", "b", "c"]) == ["a", "b", "c"]
+  assert runner.choices("--models", "b, a", ("a", "b")) == ["b", "a"]
+  assert runner.choices("--models", ["planar-3"], lambda n: n.startswith("planar-"),
+                        "planar-K") == ["planar-3"]
+  assert runner.integer("--parallel", "auto", 1, words=("auto",)) == "auto"
+  assert runner.integer("--k", "9", 1, 9) == 9 and runner.seed("--seed", "4294967295") == 2**32 - 1
+  assert runner.number("--free-bits", "0.5", 0) == 0.5
+  for call, message in [
+      (lambda: runner.choices("--models", ["a,x", "y"], ["a"]),
+       "--models: unknown 'x', 'y'; expected names from ['a'], separated by spaces or commas."),
+      (lambda: runner.choices("--models", [","], ["a"]), "--models: no name in [',']"),
+      (lambda: runner.choices("--models", ["nice"], lambda n: False, "planar-K"),
+       "--models: unknown 'nice'; expected planar-K,"),
+      (lambda: runner.integer("--k", "10", 1, 9), "--k must be an integer in 1 .. 9, got '10'."),
+      (lambda: runner.positive_int("--k", "2.5"), "--k must be an integer >= 1, got '2.5'."),
+      (lambda: runner.integer("--parallel", "0", 1, words=("auto",)),
+       "--parallel must be 'auto' or an integer >= 1, got '0'."),
+      (lambda: runner.seed("--seed", "-1"), "--seed must be an integer in 0 .. 4294967295, got '-1'."),
+      (lambda: runner.number("--free-bits", "nan", 0), "--free-bits must be a finite number >= 0"),
+      (lambda: runner.number("--free-bits", "-0.1", 0), "got '-0.1'")]:
+    with pytest.raises(ValueError, match=re.escape(message)):
+      call()

@@ -39,7 +39,7 @@ def test_quick_preset_writes_marked_likelihoods_and_figures(small_data_dir, tmp_
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--models", "bruno", "--models: unknown model 'bruno'"),
+    ("--models", "bruno", "--models: unknown 'bruno'; expected names from ['iid', "),
     ("--steps", "0", "--steps must be an integer >= 1, got '0'"),
     ("--preset", "gpu", "--preset: unknown 'gpu'"),
 ])

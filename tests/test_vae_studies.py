@@ -232,9 +232,9 @@ def test_importance_weighted_estimate_with_k_1_is_an_elbo_and_grows_with_k(
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["planar-mnist", "--models", "planar_k7"], "invalid choice: 'planar_k7'"),
+    (["planar-mnist", "--models", "planar_k7"], "--models: unknown 'planar_k7'; expected names"),
     (["planar-mnist", "--epochs", "0"], "--epochs must be an integer >= 1, got '0'"),
-    (["iaf-mnist", "--free-bits", "-1"], "--free-bits must be >= 0, got -1.0"),
+    (["iaf-mnist", "--free-bits", "-1"], "--free-bits must be a finite number >= 0, got '-1'"),
     (["iaf-mnist", "--preset", "gpu"], "--preset: unknown 'gpu'"),
 ])
 def test_bad_options_are_named(tmp_path, capsys, argv, message):
