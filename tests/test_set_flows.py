@@ -1,6 +1,7 @@
 """PermuteFlow, SortFlow and the i.i.d. set flow: densities, bound tightness, invariance, bad input."""
 import itertools
 import math
+import re
 
 import keras
 import numpy as np
@@ -84,3 +85,20 @@ def test_bad_input_is_rejected_before_work():
     SortFlow(5, sort_coordinate=-1, **TINY)
   with pytest.raises(ValueError, match="set_size must be a positive int, got 0"):
     IIDSetFlow(0)
+
+
+def test_sort_flow_rejects_tied_sort_coordinates():
+  """A tie is a zero gap: log 0 in tfb.Ascending's inverse made the log_prob NaN; now an error."""
+  model = SortFlow(4, **TINY)
+  model.compile(keras.optimizers.Adam(1e-3))
+  x = np.random.default_rng(0).uniform(0, 28, [3, 4, 2]).astype(np.float32)
+  assert np.all(np.isfinite(model(x)))
+  x[1, 3, 0] = x[1, 0, 0]
+  assert not np.isfinite(model(x)[1])  # why the check exists
+  for run in (lambda: model.fit(x, epochs=1, verbose=0), lambda: model.log_likelihood(x)):
+    with pytest.raises(ValueError, match=rf"1 point sets .* coordinate 0 .* set 1: "
+                                         rf"{re.escape(f'{float(x[1, 0, 0]):.9g}')} twice"):
+      run()
+  x[1, 3, 1] = x[1, 0, 1]  # a tie in the other coordinate is fine for sort_coordinate=0
+  x[1, 3, 0] += 1.0
+  model.check_points(x)

@@ -51,6 +51,34 @@ def test_draw_points_is_deterministic_and_rejects_bad_images():
     draw_points(image, np.random.default_rng(0), num_points=0)
 
 
+def _ties(points):
+  """Number of equal neighbours in each sorted coordinate of `[N, 2]` points."""
+  return int((np.diff(np.sort(points, axis=0), axis=0) == 0).sum())
+
+
+def test_no_set_ties_a_coordinate(images):
+  """Train images 1294 and 6715 (x) and 8035 (y) drew tied float32 values with the builder's seeds
+  before the jitter was redrawn on ties (SortFlow's loss was NaN); image 0 never tied."""
+  train, _ = images
+  first_draw = np.random.default_rng([POINTS_SEED, 0, 0])
+  for i in (0, 1294, 6715, 8035):
+    points = draw_points(train[i], np.random.default_rng([POINTS_SEED, 0, i]))
+    assert _ties(points) == 0, f"train image {i}: tied coordinates"
+  # A set without ties keeps its first draw (pixels, then one U(0, 1) jitter per coordinate).
+  pixels = first_draw.choice(784, size=NUM_POINTS, p=train[0].ravel() / train[0].sum())
+  rows, cols = np.divmod(pixels, 28)
+  expected = (np.stack([cols, 27 - rows], -1) + first_draw.uniform(size=(NUM_POINTS, 2)))
+  np.testing.assert_array_equal(draw_points(train[0], np.random.default_rng([POINTS_SEED, 0, 0])),
+                                expected.astype(np.float32))
+  # 2,000 points on one pixel: float32 ties are near certain in one draw (~8 expected).
+  image = np.zeros((28, 28))
+  image[0, 27] = 1.0
+  with pytest.raises(ValueError, match="1 jitter draws of 2000 points all tied a coordinate"):
+    draw_points(image, np.random.default_rng(0), num_points=2000, max_draws=1)
+  with pytest.raises(ValueError, match="max_draws must be >= 1, got 0"):
+    draw_points(image, np.random.default_rng(0), max_draws=0)
+
+
 def test_builder_splits_match_the_seeded_draws(mnist_dir, images, tmp_path):
   train, test = images
   builder = prepared_builder(str(tmp_path), mnist_dir, max_examples_per_split=6)
