@@ -7,10 +7,10 @@ jitter (Edwards & Storkey 2017, "Towards a Neural Statistician", ICLR, Sec. 5.2)
 ``x = column + u``, ``y = 27 - row + v`` with u, v ~ U(0, 1), so x, y lie in [0, 28) and a scatter
 plot shows the digit upright. No two points of a set share an x or a y value: the jitter is
 continuous, so ties have probability zero, but float32 rounding (steps of 2**-20 to 2**-19 in
-[8, 28)) tied a coordinate in about 1 set in 4,000; such sets get their jitter drawn again
-(rejection, i.e. the jittered points conditioned on the probability-one event "no ties"), as
-SortFlow's sort by a coordinate needs distinct values. Features: ``points`` float32 `[50, 2]` (x, y) and ``label``
-ClassLabel(10). Splits as `mnist_idx`: "train" the first 50,000 training images, "validation"
+[8, 28)) tied a coordinate in 24 of the 70,000 sets of version 1.0.0; such sets get their
+jitter drawn again (rejection, i.e. the jittered points conditioned on the probability-one event
+"no ties"), as SortFlow's sort by a coordinate needs distinct values. Features: ``points``
+float32 `[50, 2]` (x, y) and ``label`` ClassLabel(10). Splits as `mnist_idx`: "train" the first 50,000 training images, "validation"
 the last 10,000, "test" the 10,000 t10k images, in file order. The points of image i of the MNIST
 file s (0: train, 1: t10k) come from ``np.random.default_rng([POINTS_SEED, s, i])``, so every
 example is fixed whatever part of a split is built. Built from the four IDX files of
@@ -85,7 +85,7 @@ class SpatialMnist(LocalCodePath, tfds.core.GeneratorBasedBuilder):
   RELEASE_NOTES: ClassVar[dict] = {
     "1.0.0": "Initial release.",
     "1.1.0": "No tied coordinates: jitter drawn again for the sets whose float32 points tied "
-             "an x or a y value (about 1 set in 4,000; all other sets unchanged).",
+             "an x or a y value (24 of 70,000 sets; all other sets unchanged).",
   }
   MANUAL_DOWNLOAD_INSTRUCTIONS = _INSTRUCTIONS
 
