@@ -10,11 +10,12 @@ continuous, so ties have probability zero, but float32 rounding (steps of 2**-20
 [8, 28)) tied a coordinate in 24 of the 70,000 sets of version 1.0.0; such sets get their
 jitter drawn again (rejection, i.e. the jittered points conditioned on the probability-one event
 "no ties"), as SortFlow's sort by a coordinate needs distinct values. Features: ``points``
-float32 `[50, 2]` (x, y) and ``label`` ClassLabel(10). Splits as `mnist_idx`: "train" the first 50,000 training images, "validation"
-the last 10,000, "test" the 10,000 t10k images, in file order. The points of image i of the MNIST
-file s (0: train, 1: t10k) come from ``np.random.default_rng([POINTS_SEED, s, i])``, so every
-example is fixed whatever part of a split is built. Built from the four IDX files of
-`mnist_files` in tfds' manual directory (``tfp-flows data mnist``), verified first.
+float32 `[50, 2]` (x, y) and ``label`` ClassLabel(10). Splits as `mnist_idx`: "train" the first
+50,000 training images, "validation" the last 10,000, "test" the 10,000 t10k images, in file
+order. The points of image i of the MNIST file s (0: train, 1: t10k) come from
+``np.random.default_rng([POINTS_SEED, s, i])``, so every example is fixed whatever part of a
+split is built. Built from the four IDX files of `mnist_files` in tfds' manual directory
+(``tfp-flows data mnist``), verified first.
 """
 
 from typing import ClassVar

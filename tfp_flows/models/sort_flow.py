@@ -71,7 +71,8 @@ class SortFlow(SetFlow):
       m, i = (int(j) for j in tied[0])
       raise ValueError(f"{len(np.unique(tied[:, 0]))} point sets have two points with equal "
                        f"coordinate {self.sort_coordinate} (the sort coordinate), e.g. set {m}: "
-                       f"{float(keys[m, i]):.9g} twice; SortFlow needs distinct values (continuous data).")
+                       f"{float(keys[m, i]):.9g} twice; SortFlow needs distinct values "
+                       f"(continuous data).")
 
   def distribution(self, training=None):
     base = tfd.Sample(tfd.Normal(tf.constant(0.0, self.compute_dtype), 1.0),
