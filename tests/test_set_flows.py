@@ -1,12 +1,14 @@
 """PermuteFlow, SortFlow and the i.i.d. set flow: densities, bound tightness, invariance, bad input."""
 import itertools
 import math
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfp_flows.bijectors.ascending_column import ascending_column
 from tfp_flows.models import IIDSetFlow, PermuteFlow, SortFlow
 
 TINY = dict(num_couplings=2, width=8, num_heads=2, num_blocks=1)
@@ -84,3 +86,20 @@ def test_bad_input_is_rejected_before_work():
     SortFlow(5, sort_coordinate=-1, **TINY)
   with pytest.raises(ValueError, match="set_size must be a positive int, got 0"):
     IIDSetFlow(0)
+
+
+def test_sort_flow_rejects_tied_sort_coordinates():
+  """A tie is a zero gap: log 0 in tfb.Ascending's inverse made the log_prob NaN; now an error."""
+  model = SortFlow(4, **TINY)
+  model.compile(keras.optimizers.Adam(1e-3))
+  x = np.sort(np.random.default_rng(0).uniform(0, 28, [3, 4, 2]).astype(np.float32), axis=1)
+  x[1, 1, 0] = x[1, 0, 0]  # sorted by x, so the SortDistribution would hand x to the inner as is
+  ild = ascending_column(4, 2).inverse_log_det_jacobian(x, event_ndims=2).numpy()
+  assert np.all(np.isfinite(ild[[0, 2]])) and not np.isfinite(ild[1])  # why the check exists
+  for run in (lambda: model.fit(x, epochs=1, verbose=0), lambda: model.log_likelihood(x)):
+    with pytest.raises(ValueError, match=rf"1 point sets .* coordinate 0 .* set 1: "
+                                         rf"{re.escape(f'{float(x[1, 0, 0]):.9g}')} twice"):
+      run()
+  x[1, 3, 1] = x[1, 0, 1]  # a tie in the other coordinate is fine for sort_coordinate=0
+  x[1, 1, 0] += 0.5
+  model.check_points(x)

@@ -30,9 +30,10 @@ def test_points_lie_on_ink_and_follow_intensity(images):
     assert points.shape == (NUM_POINTS, 2) and points.dtype == np.float32
     assert points.min() >= 0 and points.max() < 28
     assert np.all(_pixel_values(train[i], points) > 0), f"image {i}: a point on a zero pixel"
-  # Frequencies follow intensity: a 2-pixel image with intensities 1 : 3.
-  image = np.zeros((28, 28))
-  image[3, 4], image[20, 10] = 1.0, 3.0
+  # Frequencies follow intensity: the top half's pixels 1, the bottom half's 3 (no float32 ties
+  # among 4,000 points needs many pixels: 2,000 in one pixel would tie).
+  image = np.ones((28, 28))
+  image[14:] = 3.0
   points = draw_points(image, np.random.default_rng(0), num_points=4000)
   share = np.mean(_pixel_values(image, points) == 3.0)
   assert abs(share - 0.75) < 0.03, share
@@ -49,6 +50,34 @@ def test_draw_points_is_deterministic_and_rejects_bad_images():
       draw_points(bad, np.random.default_rng(0))
   with pytest.raises(ValueError, match="num_points must be >= 1, got 0"):
     draw_points(image, np.random.default_rng(0), num_points=0)
+
+
+def _ties(points):
+  """Number of equal neighbours in each sorted coordinate of `[N, 2]` points."""
+  return int((np.diff(np.sort(points, axis=0), axis=0) == 0).sum())
+
+
+def test_no_set_ties_a_coordinate(images):
+  """Train images 1294 and 6715 (x) and 8035 (y) drew tied float32 values with the builder's seeds
+  before the jitter was redrawn on ties (SortFlow's loss was NaN); image 0 never tied."""
+  train, _ = images
+  first_draw = np.random.default_rng([POINTS_SEED, 0, 0])
+  for i in (0, 1294, 6715, 8035):
+    points = draw_points(train[i], np.random.default_rng([POINTS_SEED, 0, i]))
+    assert _ties(points) == 0, f"train image {i}: tied coordinates"
+  # A set without ties keeps its first draw (pixels, then one U(0, 1) jitter per coordinate).
+  pixels = first_draw.choice(784, size=NUM_POINTS, p=train[0].ravel() / train[0].sum())
+  rows, cols = np.divmod(pixels, 28)
+  expected = (np.stack([cols, 27 - rows], -1) + first_draw.uniform(size=(NUM_POINTS, 2)))
+  np.testing.assert_array_equal(draw_points(train[0], np.random.default_rng([POINTS_SEED, 0, 0])),
+                                expected.astype(np.float32))
+  # 2,000 points on one pixel: float32 ties are near certain in one draw (~8 expected).
+  image = np.zeros((28, 28))
+  image[0, 27] = 1.0
+  with pytest.raises(ValueError, match="1 jitter draws of 2000 points all tied a coordinate"):
+    draw_points(image, np.random.default_rng(0), num_points=2000, max_draws=1)
+  with pytest.raises(ValueError, match="max_draws must be >= 1, got 0"):
+    draw_points(image, np.random.default_rng(0), max_draws=0)
 
 
 def test_builder_splits_match_the_seeded_draws(mnist_dir, images, tmp_path):

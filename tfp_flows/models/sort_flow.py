@@ -1,4 +1,5 @@
 """SortFlow (SurVAE Flows, Nielsen et al. 2020, Sec. 5.3): sort the points, then a flow over the sequence."""
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -20,7 +21,9 @@ class SortFlow(SetFlow):
   steps whose conditioners see the position of each point in the sorted order (learned
   positional encoding), onto N(0, I) `[N, D]`. The inner distribution is supported on sets
   sorted by that coordinate, so the log-likelihood is exact (Sec. 4.1), given distinct values
-  of the coordinate (true almost surely for jittered points).
+  of the coordinate (true almost surely for continuous points; the `spatial_mnist` builder
+  guarantees it in float32). A tie makes a gap 0, whose log in `tfb.Ascending`'s inverse is
+  -inf and the log_prob NaN: `fit`, `evaluate` and `log_likelihood` reject such arrays.
 
   Shapes: x `[batch, N, D]` in any order; `call` returns `[batch]` nats per set.
 
@@ -34,7 +37,7 @@ class SortFlow(SetFlow):
 
   Raises:
     ValueError: for N < 2, D < 2, num_couplings < 1, or `sort_coordinate` outside [0, D - 1]
-      (naming the value).
+      (naming the value); from `check_points`.
   """
 
   def __init__(self, set_size, dim=2, sort_coordinate=0, num_couplings=4, width=64, num_heads=4,
@@ -51,6 +54,25 @@ class SortFlow(SetFlow):
     self.steps = transformer_steps(self.dim, int(num_couplings), width, num_heads, num_blocks,
                                    mlp_ratio, num_positions=self.set_size, dtype=self.dtype_policy)
     self.built = True
+
+  def check_points(self, x):
+    """`SetFlow.check_points`, then (arrays) that no two points of a set share the sort coordinate.
+
+    Raises:
+      ValueError: as `SetFlow.check_points`, or naming the first set with a tied sort coordinate
+        and the value.
+    """
+    super().check_points(x)
+    if isinstance(x, tf.data.Dataset):
+      return
+    keys = np.sort(np.asarray(x)[..., self.sort_coordinate], axis=-1)
+    tied = np.argwhere(np.diff(keys, axis=-1) == 0)
+    if len(tied):
+      m, i = (int(j) for j in tied[0])
+      raise ValueError(f"{len(np.unique(tied[:, 0]))} point sets have two points with equal "
+                       f"coordinate {self.sort_coordinate} (the sort coordinate), e.g. set {m}: "
+                       f"{float(keys[m, i]):.9g} twice; SortFlow needs distinct values "
+                       f"(continuous data).")
 
   def distribution(self, training=None):
     base = tfd.Sample(tfd.Normal(tf.constant(0.0, self.compute_dtype), 1.0),
