@@ -6,6 +6,7 @@ Usage (from the worktree root; the old code is a read-only checkout, e.g.
 
     nice -n 10 python benchmarks/studies_unchanged.py --base /work/base-bd60ba6 \
         [--studies energy,survae-toy,iflow,planar-mnist,iaf-mnist] [--work DIR] > out.json
+    python benchmarks/studies_unchanged.py --table energy.json iflow.json ...  # merge, table
 
 For each study, one after the other: the old code, then the new, each in a fresh subprocess
 `PYTHONPATH=<code> python -m tfp_flows.cli reproduce <study> --preset quick --out <DIR>`
@@ -156,13 +157,47 @@ def study_report(study, base, new, work):
   return report
 
 
+def table(paths):
+  """Merges the JSON objects printed by runs of this script: `(merged, markdown table)`.
+
+  The table has one row per headline number (lists: their largest |diff|); `diff/SE` is the
+  difference over the new run's Monte Carlo standard error, where the study reports one.
+  """
+  merged = None
+  for path in paths:
+    with open(path) as f:
+      part = json.load(f)
+    merged = merged or dict(part, studies={})
+    merged["studies"].update(part["studies"])
+  lines = ["| study | task:number | old | new | diff | diff/SE |", "|---|---|---|---|---|---|"]
+  fmt = lambda v: ("-" if v is None else f"{v:.6g}" if isinstance(v, float) else
+                   "[" + ", ".join(f"{x:.6g}" for x in v) + "]")
+  for study, rep in merged["studies"].items():
+    for name, v in rep.get("headline", {}).items():
+      se = rep["numbers"].get(name + "_se", {}).get("new")  # the evaluation's Monte Carlo error
+      ratio = v["diff"] / se if se and isinstance(v["diff"], float) else None
+      lines.append(f"| {study} | {name} | {fmt(v['old'])} | {fmt(v['new'])} | {fmt(v['diff'])} "
+                   f"| {'-' if ratio is None else f'{ratio:.2f}'} |")
+  return merged, "\n".join(lines)
+
+
 def main(argv=None):
-  """Parses `--base`, `--studies`, `--work`; prints the JSON object."""
+  """Parses `--base`, `--studies`, `--work` (or `--table FILE...`); prints the JSON object."""
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--base", required=True, help="checkout of the old code")
+  parser.add_argument("--table", nargs="+", default=None,
+                      help="instead of running: merge these outputs of this script, print the "
+                           "merged JSON and a markdown table of the headline numbers")
+  parser.add_argument("--base", help="checkout of the old code")
   parser.add_argument("--studies", default=",".join(STUDIES), help="comma-separated subset")
   parser.add_argument("--work", default=None, help="folder for the runs (default: a new temp)")
   args = parser.parse_args(argv)
+  if args.table:
+    merged, markdown = table(args.table)
+    print(json.dumps(merged, indent=1))
+    print(markdown)
+    return 0
+  if not args.base:
+    parser.error("--base is required (unless --table).")
   studies = [s.strip() for s in args.studies.split(",") if s.strip()]
   unknown = [s for s in studies if s not in STUDIES]
   if unknown or not studies:
