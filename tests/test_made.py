@@ -20,8 +20,11 @@ def _dependence(made, x, context=None):
 @pytest.mark.parametrize("residual,num_blocks", [(True, 2), (False, 1), (False, 3)])
 def test_jacobian_is_strictly_lower_triangular(residual, num_blocks):
   d = 5
-  made = MADE(d, 3, hidden_units=16, num_blocks=num_blocks, residual=residual)
-  dep = _dependence(made, tf.random.normal([64, d]))  # many points: no dependence hidden by dead ReLUs
+  # tanh: no unit is dead on every point (as ReLUs can be for some random weights), so the
+  # dependence seen is the masks' alone, whatever the seed.
+  made = MADE(d, 3, hidden_units=16, num_blocks=num_blocks, residual=residual,
+              activation="tanh")
+  dep = _dependence(made, tf.random.normal([64, d]))
   np.testing.assert_array_equal(dep, np.tril(np.ones((d, d), bool), k=-1))
 
 
@@ -70,3 +73,14 @@ def test_dropout_drops_the_rate_scales_the_rest_and_is_off_in_inference():
   np.testing.assert_array_equal(made.dropout(h, training=False).numpy(), h.numpy())
   jitted = tf.function(lambda h: made.dropout(h, training=True), jit_compile=True)(h).numpy()
   assert abs((jitted == 0).mean() - 0.25) < 0.01
+
+
+def test_made_without_dropout_leaves_python_random_state_alone():
+  # A SeedGenerator draws from Python's `random` when built; MADE makes one only for dropout,
+  # as Keras' Dropout does, so a model's layers built after it keep their initial weights.
+  import random
+  state = random.getstate()
+  MADE(4, 2, hidden_units=8, dropout=0.0)
+  assert random.getstate() == state
+  MADE(4, 2, hidden_units=8, dropout=0.1)
+  assert random.getstate() != state

@@ -96,7 +96,9 @@ class MADE(keras.layers.Layer):
         for i, m in enumerate(hidden)]
     self.last = Dense(event_size * params_per_dim, mask=last, **dense)
     self.seed = seed
-    self.seed_generator = keras.random.SeedGenerator(seed)
+    # Only with dropout, as Keras' `Dropout` does: a `SeedGenerator` draws from Python's
+    # `random` when built, which would re-seed every layer initialised after this one.
+    self.seed_generator = keras.random.SeedGenerator(seed) if self.dropout_rate > 0 else None
     self.context_proj = None
 
   def build(self, x_shape, context_shape=None):
