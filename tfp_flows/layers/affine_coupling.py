@@ -4,7 +4,6 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.coupling import Coupling
-from tfp_flows.layers.step import check_positive
 
 tfb = tfp.bijectors
 

@@ -3,7 +3,6 @@ import keras
 
 from tfp_flows.layers.affine_coupling import affine
 from tfp_flows.layers.conv_coupling import ConvCoupling
-from tfp_flows.layers.step import check_positive
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")

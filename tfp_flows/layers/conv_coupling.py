@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from tfp_flows.bijectors.masked_coupling import MaskedCoupling, channel_mask, checkerboard_mask
 from tfp_flows.layers.conv_conditioner import ConvConditioner
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.layers.step import FlowStep
 
 MASKS = {"checkerboard": checkerboard_mask, "channel": channel_mask}
 

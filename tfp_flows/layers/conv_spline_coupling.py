@@ -3,7 +3,6 @@ import keras
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.conv_coupling import ConvCoupling
-from tfp_flows.layers.step import check_positive, check_size
 from tfp_flows.layers.spline_autoregressive import rational_quadratic_spline, spline_params_size
 
 tfb = tfp.bijectors

@@ -3,7 +3,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.layers.mlp import MLP
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 

@@ -6,10 +6,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_positive
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.bijectors.rational_quadratic_spline import RationalQuadraticSpline
 from tfp_flows.layers.made import MADE
-from tfp_flows.layers.step import FlowStep, check_positive, check_size
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -87,9 +88,9 @@ class SplineAutoregressive(FlowStep):
                num_blocks=2, residual=True, activation="relu", dropout=0.0,
                context_size=None, num_models=None, **kwargs):
     super().__init__(event_size, context_size, **kwargs)
-    self.num_bins = check_size("num_bins", num_bins)
-    self.bound = check_positive("bound", bound)
-    num_models = check_size("num_models", num_models, optional=True)
+    self.num_bins = check_int(type(self).__name__, "num_bins", num_bins)
+    self.bound = check_positive(type(self).__name__, "bound", bound)
+    num_models = check_int(type(self).__name__, "num_models", num_models, optional=True)
     self.made = MADE(self.event_size, spline_params_size(self.num_bins),
                      hidden_units=hidden_units, num_blocks=num_blocks, residual=residual,
                      activation=activation, dropout=dropout, num_models=num_models,
