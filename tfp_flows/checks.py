@@ -130,13 +130,13 @@ def check_callable(owner, name, value, returns=None):
   return value
 
 
-def check_values(owner, name, value, ok, expected):
+def check_values(owner, name, value, ok, expected, hint=None):
   """Checks the entries of a tensor: `ValueError` when they are known, a graph assertion otherwise.
 
   Eagerly (or for constants) the message names the first offending entry,
-  `"{owner}: {name} must be {expected}, got {name}[i, j] = v (k of n entries)"`;
-  inside a `tf.function` it is the same without the entry, raised when the
-  graph runs.
+  `"{owner}: {name} must be {expected}, got {name}[i, j] = v (k of n entries
+  are not); {hint}."`; inside a `tf.function` it is the same without the
+  entry, raised when the graph runs.
 
   Args:
     owner: the class or function name, for the message.
@@ -144,15 +144,17 @@ def check_values(owner, name, value, ok, expected):
     value: the tensor checked, `[...]`.
     ok: boolean tensor of `value`'s shape, True where the entry is valid.
     expected: what every entry must be, e.g. `"binary (0 or 1)"`.
+    hint: how to mend it, appended to the message, or `None`.
 
   Raises:
     ValueError: eagerly, when some entry of `ok` is False.
     tf.errors.InvalidArgumentError: at run time inside a `tf.function`.
   """
   message = f"{owner}: {name} must be {expected}"
+  hint = "" if hint is None else f"; {hint}"
   known = tf.get_static_value(ok)
   if known is None:
-    tf.debugging.Assert(tf.reduce_all(ok), [message])
+    tf.debugging.Assert(tf.reduce_all(ok), [f"{message}{hint}."])
     return
   known = np.asarray(known)
   if known.all():
@@ -160,7 +162,7 @@ def check_values(owner, name, value, ok, expected):
   bad = np.argwhere(~known)
   values = tf.get_static_value(value)
   if values is None or np.shape(values) != known.shape:
-    raise ValueError(f"{message}; {len(bad)} of {known.size} entries are not.")
+    raise ValueError(f"{message}; {len(bad)} of {known.size} entries are not{hint}.")
   index = tuple(int(i) for i in bad[0])
   raise ValueError(f"{message}, got {name}{list(index)} = {np.asarray(values)[index]} "
-                   f"({len(bad)} of {known.size} entries are not).")
+                   f"({len(bad)} of {known.size} entries are not){hint}.")

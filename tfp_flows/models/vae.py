@@ -143,7 +143,7 @@ class BernoulliVAE(keras.Model):
       )
     check_values(
       "BernoulliVAE", "x", x, (x == 0) | (x == 1),
-      "binary images (values 0 or 1) for the Bernoulli likelihood; binarize them first",
+      "binary (values 0 or 1) for the Bernoulli likelihood", "binarize the images first",
     )
     return x
 

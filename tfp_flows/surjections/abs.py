@@ -68,8 +68,9 @@ class AbsDistribution(SurjectiveDistribution):
 
   def _generate(self, z, seed):
     if self.validate_args:
-      check_values("AbsDistribution.sample", "the inner sample z", z, z >= 0,
-                   ">= 0, since |x| cannot be negative; make the inner distribution "
-                   "non-negative (e.g. tfb.Softplus as its last bijector)")
+      check_values("AbsDistribution.sample", "z", z, z >= 0,
+                   ">= 0 (the inner sample; |x| cannot be negative)",
+                   "make the inner distribution non-negative (e.g. tfb.Softplus as its "
+                   "last bijector)")
     u = tf.random.stateless_uniform(tf.shape(z), seed, dtype=z.dtype)
     return tf.where(u < self.sign_probability, z, -z)

@@ -73,7 +73,8 @@ class SortDistribution(SurjectiveDistribution):
     keys = z if self._key is None else z[..., self._key]
     if self.validate_args:
       steps = keys[..., 1:] - keys[..., :-1]
-      check_values("SortDistribution.sample", "the steps of the inner sample z", steps,
-                   steps >= 0, ">= 0 (z sorted); end the inner bijector chain with "
-                   "tfb.Ascending() (sets: tfp_flows.bijectors.ascending_column)")
+      check_values("SortDistribution.sample", "dz", steps, steps >= 0,
+                   ">= 0 (dz = z[..., 1:] - z[..., :-1]: the inner sample z sorted)",
+                   "end the inner bijector chain with tfb.Ascending() (sets: "
+                   "tfp_flows.bijectors.ascending_column)")
     return random_permutation(z, seed, -1 if self._key is None else -2)
