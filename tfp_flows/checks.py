@@ -54,7 +54,7 @@ def check_int(owner, name, value, minimum=1, optional=False):
 
 
 def check_ints(owner, name, value, minimum=1):
-  """A sequence of integers `>= minimum` (a shape, hidden widths) as a tuple of `int`s; may be empty.
+  """A sequence of integers `>= minimum` (a shape, hidden widths) as a tuple; may be empty.
 
   Args:
     owner: the class or function name, for the message.

@@ -9,7 +9,7 @@ tfb = tfp.bijectors
 
 
 class ShiftTransform(ElementwiseTransform):
-  """The transform of `AdditiveCoupling`: a shift by the one raw parameter per entry (log|det| = 0)."""
+  """The transform of `AdditiveCoupling`: a shift by one raw parameter per entry (log|det| = 0)."""
 
   def __call__(self, params, width):
     return tfb.Shift(params[..., 0])

@@ -41,7 +41,7 @@ def affine(shift, raw_log_scale, bound):
 
 
 class AffineTransform(ElementwiseTransform):
-  """The affine transform of `AffineCoupling` and `ConvAffineCoupling`: `affine(p[..., 0], p[..., 1], bound)`.
+  """The transform of `AffineCoupling` and `ConvAffineCoupling`: `affine(p[..., 0], p[..., 1])`.
 
   Two raw parameters per entry, the shift and the log-scale, soft-clamped to
   (-`log_scale_bound`, `log_scale_bound`); zero parameters give the identity.

@@ -10,7 +10,7 @@ MASKS = {"checkerboard": checkerboard_mask, "channel": channel_mask}
 
 
 class ConvCoupling(FlowStep):
-  """Base class of image coupling steps (RealNVP, Dinh et al. 2017, Sec. 3.4): a mask, a ResNet conditioner and an `ElementwiseTransform`.
+  """Base class of image coupling steps (RealNVP, Dinh et al. 2017, Sec. 3.4): mask, ResNet, transform.
 
   A `FlowStep` on `[H, W, C]` events (`event_ndims = 3`, `event_size = C`).
   The entries where the mask is True pass unchanged; the others are moved
@@ -64,7 +64,7 @@ class ConvCoupling(FlowStep):
     self.built = True
 
   def make_bijector(self, context, training):
-    """`MaskedCoupling` (forward: latent -> data) whose elementwise part is the transform of `ConvConditioner(masked x, context)`."""
+    """`MaskedCoupling` (forward: latent -> data) moving the unmasked entries by the transform."""
     def transform_fn(masked):
       params = self.conditioner(masked, context)
       params = tf.reshape(params, tf.concat(

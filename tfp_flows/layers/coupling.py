@@ -1,4 +1,4 @@
-"""Shared part of coupling steps: an elementwise transform, and an MLP conditioner on (x_{1:m}, context) driving `tfb.RealNVP`."""
+"""Coupling steps on vectors: x_{m+1:D} moved by an elementwise transform of MLP(x_{1:m}, context)."""
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -10,11 +10,12 @@ tfb = tfp.bijectors
 
 
 class ElementwiseTransform:
-  """The elementwise part of a coupling step, shared by its dense (`Coupling`) and image (`ConvCoupling`) forms.
+  """The elementwise part of a coupling step, shared by `Coupling` and `ConvCoupling` steps.
 
   A coupling step's conditioner emits `params_per_dim` raw parameters per
-  transformed entry; `transform(params, width)` maps them to the elementwise
-  bijector that moves those entries. Subclasses check their own arguments
+  transformed entry; calling the transform, `transform(params, width)`, maps
+  them to the elementwise bijector that moves those entries (the spline's is
+  also `SplineAutoregressive`'s). Subclasses check their own arguments
   (raising `TypeError`/`ValueError` naming the step) and return them from
   `get_config`, which the step merges into its own config.
   """
@@ -40,7 +41,7 @@ class ElementwiseTransform:
 
 
 class Coupling(FlowStep):
-  """Base class of coupling steps on vectors (Dinh et al. 2017, Sec. 3.3): an MLP conditioner and an `ElementwiseTransform`.
+  """Base class of coupling steps on vectors (Dinh et al. 2017, Sec. 3.3): MLP and transform.
 
   The first `num_masked` dimensions pass unchanged; the other `D - m` are
   moved by `transform(params, hidden[-1])`, where
@@ -101,7 +102,7 @@ class Coupling(FlowStep):
     self.built = True
 
   def make_bijector(self, context, training):
-    """`tfb.RealNVP` (forward: latent -> data) whose elementwise part is the transform of `MLP(x_{1:m}, context)`."""
+    """`tfb.RealNVP` (forward: latent -> data) moving x_{m+1:D} by the transform of the MLP."""
     transformed = self.event_size - self.num_masked
     hidden = self.conditioner.hidden
     width = hidden[-1] if hidden else None
