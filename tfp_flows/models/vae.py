@@ -142,7 +142,7 @@ class BernoulliVAE(keras.Model):
         f"{', '.join(map(str, self.image_shape))}]."
       )
     check_values(
-      "BernoulliVAE", "x", x, (x == 0) | (x == 1),
+      type(self).__name__, "x", x, (x == 0) | (x == 1),
       "binary (values 0 or 1) for the Bernoulli likelihood", "binarize the images first",
     )
     return x
