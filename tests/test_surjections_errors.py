@@ -24,7 +24,9 @@ def decoder(z):
 
 
 def test_abs_sample_with_negative_inner_raises_with_validate_args():
-  with pytest.raises(ValueError, match=r"AbsDistribution.sample: z must be >= 0 .*, got z\[\d+, \d+\] = -[\d.]+ \(\d+ of 200 entries are not\); make the inner"):
+  with pytest.raises(ValueError, match=r"AbsDistribution.sample: z must be >= 0 .*, got "
+                                       r"z\[\d+, \d+\] = -[\d.]+ \(\d+ of 200 entries are not\); "
+                                       r"make the inner"):
     layers.Abs(2, validate_args=True).distribution(normal([2])).sample(100, seed=(1, 1))
 
 
