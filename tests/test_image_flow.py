@@ -47,7 +47,8 @@ def test_bad_data_is_rejected_before_work(conditional):
     conditional.check_data(bad, [1, 2])
   with pytest.raises(ValueError, match="= 0.5"):
     conditional.check_data(good + 0.5, [1, 2])
-  with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
+  with pytest.raises(ValueError, match=r"ImageFlow: labels must be in \[0, 9\] \(num_classes=10\), "
+                                       r"got labels\[1\] = 10 \(1 of 2 entries are not\)"):
     conditional.check_data(good, [1, 10])
   with pytest.raises(ValueError, match="needs a label"):
     conditional.check_data(good)
@@ -57,7 +58,7 @@ def test_bad_data_is_rejected_before_work(conditional):
     conditional({"image": good})
   with pytest.raises(ValueError, match=r"expected \[batch, 28, 28, 1\]"):
     conditional({"image": np.zeros([2, 14, 14, 1]), "label": np.array([1, 2])})
-  with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
+  with pytest.raises(ValueError, match=r"ImageFlow: labels must be in \[0, 9\] .* got labels\[1\] = -1"):
     conditional.sample(labels=[3, -1])
 
 

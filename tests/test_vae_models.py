@@ -123,7 +123,8 @@ def test_bad_images_and_options_raise():
   model = DLGM(**SMALL)
   with pytest.raises(ValueError, match=r"shape \(3, 4\), expected \[batch, 2, 2, 1\]"):
     model(np.zeros((3, 4), "float32"))
-  with pytest.raises(ValueError, match="binary images"):
+  with pytest.raises(ValueError, match=r"DLGM: x must be binary \(values 0 or 1\) .*, got "
+                                       r"x\[0, 0, 0, 0\] = 0.5 \(12 of 12 entries are not\)"):
     model(np.full((3, 2, 2, 1), 0.5, "float32"))
   with pytest.raises(ValueError, match="unknown posterior 'iaf'"):
     DLGM(posterior="iaf")

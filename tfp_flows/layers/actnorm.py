@@ -2,8 +2,9 @@
 import keras
 import tensorflow as tf
 
+from tfp_flows.checks import check_positive
 from tfp_flows.bijectors.data_affine import DataAffine
-from tfp_flows.layers.step import FlowStep, check_positive
+from tfp_flows.layers.step import FlowStep
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -34,7 +35,7 @@ class ActNorm(FlowStep):
 
   def __init__(self, event_size, epsilon=1e-6, validate_args=False, **kwargs):
     super().__init__(event_size, None, **kwargs)
-    self.epsilon = check_positive("epsilon", epsilon)
+    self.epsilon = check_positive(type(self).__name__, "epsilon", epsilon)
     self.validate_args = bool(validate_args)
     self.loc = self.add_weight(name="loc", shape=(self.event_size,), initializer="zeros")
     self.log_scale = self.add_weight(name="log_scale", shape=(self.event_size,),

@@ -3,9 +3,16 @@ import keras
 import numpy as np
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.coupling import Coupling
+from tfp_flows.layers.coupling import Coupling, ElementwiseTransform
 
 tfb = tfp.bijectors
+
+
+class ShiftTransform(ElementwiseTransform):
+  """The transform of `AdditiveCoupling`: a shift by one raw parameter per entry (log|det| = 0)."""
+
+  def __call__(self, params, width):
+    return tfb.Shift(params[..., 0])
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -42,14 +49,14 @@ class AdditiveCoupling(Coupling):
   def __init__(self, event_size, hidden=(64, 64), parity=0, activation="relu",
                context_size=None, validate_args=False, **kwargs):
     if parity not in (0, 1):
-      raise ValueError(f"parity must be 0 or 1, got {parity!r}.")
-    super().__init__(event_size, 1, hidden=hidden, activation=activation,
+      raise ValueError(f"AdditiveCoupling: parity must be 0 or 1, got {parity!r}.")
+    super().__init__(event_size, ShiftTransform(), hidden=hidden, activation=activation,
                      context_size=context_size, validate_args=validate_args, **kwargs)
     self.parity = int(parity)
 
   def make_bijector(self, context, training):
     """The step (forward: latent -> data): `tfb.RealNVP`, between two reversals if `parity=1`."""
-    coupling = self.coupling(context, lambda p: tfb.Shift(p[..., 0]))
+    coupling = super().make_bijector(context, training)
     if self.parity == 0:
       return coupling
     reverse = tfb.Permute(np.arange(self.event_size)[::-1].copy())

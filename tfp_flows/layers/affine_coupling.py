@@ -3,8 +3,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.coupling import Coupling
-from tfp_flows.layers.step import check_positive
+from tfp_flows.checks import check_positive
+from tfp_flows.layers.coupling import Coupling, ElementwiseTransform
 
 tfb = tfp.bijectors
 
@@ -40,6 +40,33 @@ def affine(shift, raw_log_scale, bound):
   return tfb.Chain([tfb.Shift(shift), tfb.Scale(log_scale=soft_clamp(raw_log_scale, bound))])
 
 
+class AffineTransform(ElementwiseTransform):
+  """The transform of `AffineCoupling` and `ConvAffineCoupling`: `affine(p[..., 0], p[..., 1])`.
+
+  Two raw parameters per entry, the shift and the log-scale, soft-clamped to
+  (-`log_scale_bound`, `log_scale_bound`); zero parameters give the identity.
+
+  Args:
+    owner: the step's class name, for messages.
+    log_scale_bound: bound of the soft clamp on log-scales.
+
+  Raises:
+    TypeError: if `log_scale_bound` is not a real number.
+    ValueError: if it is not positive and finite.
+  """
+
+  params_per_dim = 2
+
+  def __init__(self, owner, log_scale_bound):
+    self.log_scale_bound = check_positive(owner, "log_scale_bound", log_scale_bound)
+
+  def __call__(self, params, width):
+    return affine(params[..., 0], params[..., 1], self.log_scale_bound)
+
+  def get_config(self):
+    return {"log_scale_bound": self.log_scale_bound}
+
+
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class AffineCoupling(Coupling):
   """Affine coupling `x_{m+1:D} = mu + exp(s) * z_{m+1:D}`, `(mu, s) = NN(z_{1:m}, c)` (Dinh et al. 2017, eq. 6).
@@ -63,20 +90,13 @@ class AffineCoupling(Coupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
+    TypeError: if `log_scale_bound` is not a real number; see also `Coupling`.
     ValueError: if `log_scale_bound` is not a positive finite number; see
       also `Coupling`.
   """
 
   def __init__(self, event_size, num_masked=None, hidden=(64, 64), activation="relu",
                log_scale_bound=3.0, context_size=None, validate_args=False, **kwargs):
-    super().__init__(event_size, 2, num_masked=num_masked, hidden=hidden,
-                     activation=activation, context_size=context_size,
-                     validate_args=validate_args, **kwargs)
-    self.log_scale_bound = check_positive("log_scale_bound", log_scale_bound)
-
-  def make_bijector(self, context, training):
-    return self.coupling(
-        context, lambda p: affine(p[..., 0], p[..., 1], self.log_scale_bound))
-
-  def get_config(self):
-    return {**super().get_config(), "log_scale_bound": self.log_scale_bound}
+    super().__init__(event_size, AffineTransform(type(self).__name__, log_scale_bound),
+                     num_masked=num_masked, hidden=hidden, activation=activation,
+                     context_size=context_size, validate_args=validate_args, **kwargs)

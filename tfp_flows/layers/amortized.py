@@ -1,8 +1,9 @@
 """Base of flow steps with a few parameter vectors that an optional context shifts (amortisation)."""
 import tensorflow as tf
 
+from tfp_flows.checks import check_positive
 from tfp_flows.layers.dense import Dense
-from tfp_flows.layers.step import FlowStep, check_positive
+from tfp_flows.layers.step import FlowStep
 
 
 class AmortizedStep(FlowStep):
@@ -34,7 +35,7 @@ class AmortizedStep(FlowStep):
 
   def __init__(self, event_size, context_size=None, init_scale=0.1, **kwargs):
     super().__init__(event_size, context_size, **kwargs)
-    self.init_scale = check_positive("init_scale", init_scale)
+    self.init_scale = check_positive(type(self).__name__, "init_scale", init_scale)
     shapes = self.parameter_shapes()
     for name, shape in shapes.items():
       setattr(self, name, self.add_weight(name=name, shape=shape,

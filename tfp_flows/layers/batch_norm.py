@@ -2,8 +2,9 @@
 import keras
 import tensorflow as tf
 
+from tfp_flows.checks import check_positive
 from tfp_flows.bijectors.data_affine import DataAffine
-from tfp_flows.layers.step import FlowStep, check_positive
+from tfp_flows.layers.step import FlowStep
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -42,7 +43,7 @@ class BatchNorm(FlowStep):
     if not 0.0 <= momentum < 1.0:
       raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
     self.momentum = float(momentum)
-    self.epsilon = check_positive("epsilon", epsilon)
+    self.epsilon = check_positive(type(self).__name__, "epsilon", epsilon)
     self.validate_args = bool(validate_args)
     shape = (self.event_size,)
     self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")

@@ -1,18 +1,18 @@
 """Affine coupling on `[H, W, C]` images with a convolutional conditioner (RealNVP, Glow) as a Keras 3 layer."""
 import keras
 
-from tfp_flows.layers.affine_coupling import affine
+from tfp_flows.layers.affine_coupling import AffineTransform
 from tfp_flows.layers.conv_coupling import ConvCoupling
-from tfp_flows.layers.step import check_positive
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class ConvAffineCoupling(ConvCoupling):
   """Masked affine coupling `x = m z + (1 - m)(mu + exp(s) z)`, `(mu, s) = ResNet(m z, c)` (Dinh et al. 2017, eq. 9).
 
-  The log-scale is soft-clamped to (-`log_scale_bound`, `log_scale_bound`)
-  (`affine_coupling.affine`); the conditioner starts at zero, so the step
-  starts as the identity. See `ConvCoupling` for masks, shapes and context.
+  `AffineCoupling` on images: the same `AffineTransform` (log-scale
+  soft-clamped to (-`log_scale_bound`, `log_scale_bound`)) driven by a mask
+  and a convolutional conditioner that starts at zero, so the step starts as
+  the identity. See `ConvCoupling` for masks, shapes and context.
 
   Args:
     image_shape: `(H, W, C)`.
@@ -25,19 +25,13 @@ class ConvAffineCoupling(ConvCoupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
+    TypeError: if `log_scale_bound` is not a real number; see also `ConvCoupling`.
     ValueError: if `log_scale_bound` is not a positive finite number; see
       also `ConvCoupling`.
   """
 
   def __init__(self, image_shape, mask="checkerboard", parity=0, filters=32, num_blocks=1,
                log_scale_bound=3.0, context_size=None, **kwargs):
-    super().__init__(image_shape, 2, mask=mask, parity=parity, filters=filters,
-                     num_blocks=num_blocks, context_size=context_size, **kwargs)
-    self.log_scale_bound = check_positive("log_scale_bound", log_scale_bound)
-
-  def make_bijector(self, context, training):
-    return self.coupling(
-        context, lambda p: affine(p[..., 0], p[..., 1], self.log_scale_bound))
-
-  def get_config(self):
-    return {**super().get_config(), "log_scale_bound": self.log_scale_bound}
+    super().__init__(image_shape, AffineTransform(type(self).__name__, log_scale_bound),
+                     mask=mask, parity=parity, filters=filters, num_blocks=num_blocks,
+                     context_size=context_size, **kwargs)

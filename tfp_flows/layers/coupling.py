@@ -1,33 +1,66 @@
-"""Shared part of coupling steps: an MLP conditioner on (x_{1:m}, context) driving `tfb.RealNVP`."""
+"""Coupling steps on vectors: x_{m+1:D} moved by an elementwise transform of MLP(x_{1:m}, context)."""
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_bool, check_int, check_ints
 from tfp_flows.layers.mlp import MLP
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
 
+class ElementwiseTransform:
+  """The elementwise part of a coupling step, shared by `Coupling` and `ConvCoupling` steps.
+
+  A coupling step's conditioner emits `params_per_dim` raw parameters per
+  transformed entry; calling the transform, `transform(params, width)`, maps
+  them to the elementwise bijector that moves those entries (the spline's is
+  also `SplineAutoregressive`'s). Subclasses check their own arguments
+  (raising `TypeError`/`ValueError` naming the step) and return them from
+  `get_config`, which the step merges into its own config.
+  """
+
+  params_per_dim = 1
+
+  def __call__(self, params, width):
+    """The elementwise bijector (forward: latent -> data) of raw parameters.
+
+    Args:
+      params: `[..., *transformed, P]` conditioner outputs.
+      width: the width of the conditioner's last hidden layer (hidden units
+        or filters), or `None` if it has none.
+
+    Returns:
+      A `tfb.Bijector` acting elementwise on `[..., *transformed]`.
+    """
+    raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
+
+  def get_config(self):
+    """The transform's constructor arguments, as the step's `get_config` entries."""
+    return {}
+
+
 class Coupling(FlowStep):
-  """Base class of coupling steps (Dinh et al. 2017, Sec. 3.3); subclasses map parameters to a bijector.
+  """Base class of coupling steps on vectors (Dinh et al. 2017, Sec. 3.3): MLP and transform.
 
   The first `num_masked` dimensions pass unchanged; the other `D - m` are
-  transformed elementwise by `transform(params)`, where
-  `params = MLP([x_{1:m}, context])` has shape `[..., D - m, P]`.
-  Subclasses implement the `FlowStep` hook `make_bijector(context, training)`
-  as `self.coupling(context, transform)`, which returns
+  moved by `transform(params, hidden[-1])`, where
+  `params = MLP([x_{1:m}, context])` has shape `[..., D - m, P]`. The
+  `FlowStep` hook `make_bijector` returns
   `tfb.RealNVP(num_masked=m, bijector_fn=...)`, so the same conditioner pass
   serves sampling and density evaluation. The conditioner's last layer starts
-  at zero, so a subclass whose transform is the identity at zero parameters
-  starts as the identity. Alternate with `Permutation` so every dimension is
-  transformed.
+  at zero, so a transform that is the identity at zero parameters starts as
+  the identity. Alternate with `Permutation` so every dimension is
+  transformed. Subclasses (`AffineCoupling`, `SplineCoupling`,
+  `AdditiveCoupling`) choose the transform; `ConvCoupling` is the same step
+  on images, with a mask and a convolutional conditioner.
 
   Shapes: `x` `[..., D]`; optional context `[..., C]` (broadcast against x's
   batch shape).
 
   Args:
     event_size: D >= 2.
-    params_per_dim: P, parameters per transformed dimension (set by subclasses).
+    transform: the `ElementwiseTransform` (set by subclasses).
     num_masked: m in [1, D - 1]; default D // 2.
     hidden: widths of the conditioner's hidden layers.
     activation: Keras activation of the conditioner.
@@ -36,30 +69,31 @@ class Coupling(FlowStep):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    TypeError: if a size is not an integer.
-    ValueError: if `event_size < 2`, `params_per_dim < 1`, `num_masked`
-      outside [1, D - 1] or `hidden` has a width below 1; when the bijector
-      is built, for a missing, unexpected or wrongly sized context; when it
-      is applied, for an input whose last dimension is not D, or a context
-      whose batch shape does not broadcast against the input's.
+    TypeError: if a size is not an integer, or `validate_args` not a bool.
+    ValueError: if `event_size < 2`, `num_masked` outside [1, D - 1] or
+      `hidden` has a width below 1; when the bijector is built, for a
+      missing, unexpected or wrongly sized context; when it is applied, for
+      an input whose last dimension is not D, or a context whose batch shape
+      does not broadcast against the input's.
   """
 
-  def __init__(self, event_size, params_per_dim, num_masked=None, hidden=(64, 64),
+  def __init__(self, event_size, transform, num_masked=None, hidden=(64, 64),
                activation="relu", context_size=None, validate_args=False, **kwargs):
-    super().__init__(check_size("event_size", event_size, 2), context_size, **kwargs)
-    self.num_masked = self.event_size // 2 if num_masked is None else check_size(
-        "num_masked", num_masked)
+    owner = type(self).__name__
+    super().__init__(check_int(owner, "event_size", event_size, 2), context_size, **kwargs)
+    self.num_masked = self.event_size // 2 if num_masked is None else check_int(
+        owner, "num_masked", num_masked)
     if not 1 <= self.num_masked < self.event_size:
-      raise ValueError(f"num_masked must be in [1, event_size - 1] = [1, "
+      raise ValueError(f"{owner}: num_masked must be in [1, event_size - 1] = [1, "
                        f"{self.event_size - 1}], got {self.num_masked}.")
-    self.params_per_dim = check_size("params_per_dim", params_per_dim)
-    hidden = tuple(check_size("hidden", h) for h in hidden)
-    self.validate_args = bool(validate_args)
+    hidden = check_ints(owner, "hidden", hidden)
+    self.elementwise, self.validate_args = transform, check_bool(owner, "validate_args",
+                                                                 validate_args)
     self._base_config = dict(event_size=self.event_size, num_masked=self.num_masked,
-                             hidden=tuple(hidden), activation=activation,
+                             hidden=hidden, activation=activation,
                              context_size=self.context_size,
-                             validate_args=self.validate_args)
-    units = (self.event_size - self.num_masked) * self.params_per_dim
+                             validate_args=self.validate_args, **transform.get_config())
+    units = (self.event_size - self.num_masked) * transform.params_per_dim
     self.conditioner = MLP(hidden, units, activation=activation, dtype=self.dtype_policy)
     self.conditioner.build((None, self.num_masked + (self.context_size or 0)))
     last = self.conditioner.dense[-1]
@@ -67,15 +101,11 @@ class Coupling(FlowStep):
     last.bias.assign(tf.zeros_like(last.bias))
     self.built = True
 
-  def coupling(self, context, transform):
-    """`tfb.RealNVP` (forward: latent -> data) whose elementwise part is `transform(params)`.
-
-    Args:
-      context: the checked context (`None` or `[..., C]`).
-      transform: callable `params [..., D - m, P] -> elementwise bijector`
-        on `[..., D - m]` (forward: latent -> data).
-    """
+  def make_bijector(self, context, training):
+    """`tfb.RealNVP` (forward: latent -> data) moving x_{m+1:D} by the transform of the MLP."""
     transformed = self.event_size - self.num_masked
+    hidden = self.conditioner.hidden
+    width = hidden[-1] if hidden else None
 
     def bijector_fn(x0, units):
       if units != transformed:
@@ -89,8 +119,8 @@ class Coupling(FlowStep):
                       axis=-1)
       params = self.conditioner(h)
       params = tf.reshape(params, tf.concat(
-          [tf.shape(params)[:-1], [transformed, self.params_per_dim]], 0))
-      return transform(params)
+          [tf.shape(params)[:-1], [transformed, self.elementwise.params_per_dim]], 0))
+      return self.elementwise(params, width)
 
     return tfb.RealNVP(num_masked=self.num_masked, bijector_fn=bijector_fn,
                        validate_args=self.validate_args)

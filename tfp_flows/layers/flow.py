@@ -3,7 +3,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.step import FlowStep, check_context, check_size
+from tfp_flows.checks import check_int
+from tfp_flows.layers.step import FlowStep, check_context
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
@@ -62,9 +63,9 @@ class Flow(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    TypeError: if a step is not a `FlowStep` or `Flow`, or `event_size` is
-      not an integer.
-    ValueError: if `steps` is empty, `event_size < 1`, or steps expect
+    TypeError: if a step is not a `FlowStep` or `Flow`, or `event_size` or
+      `context_size` is not an integer.
+    ValueError: if `steps` is empty, `event_size < 1`, `context_size < 1`, or steps expect
       different context widths; in `call`, for inputs or contexts of the
       wrong width.
   """
@@ -75,9 +76,10 @@ class Flow(keras.layers.Layer):
       raise ValueError(f"a Flow needs at least one step, got steps={steps!r}.")
     check_steps(steps)
     self.steps = list(steps)
-    self.event_size = check_size("event_size", event_size)
+    self.event_size = check_int(type(self).__name__, "event_size", event_size)
+    context_size = check_int(type(self).__name__, "context_size", context_size, optional=True)
     sizes = {s.context_size for s in self.steps if s.context_size is not None}
-    sizes |= set() if context_size is None else {int(context_size)}
+    sizes |= set() if context_size is None else {context_size}
     if len(sizes) > 1:
       raise ValueError(f"the steps expect different context widths {sorted(sizes)}.")
     self.context_size = sizes.pop() if sizes else None

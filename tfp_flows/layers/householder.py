@@ -3,7 +3,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.checks import check_int
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -38,8 +39,9 @@ class Householder(FlowStep):
   def __init__(self, event_size, num_reflections=None, seed=0, validate_args=False,
                **kwargs):
     super().__init__(event_size, None, **kwargs)
-    self.num_reflections = self.event_size if num_reflections is None else check_size(
-        "num_reflections", num_reflections)
+    num_reflections = check_int(type(self).__name__, "num_reflections", num_reflections,
+                                optional=True)
+    self.num_reflections = self.event_size if num_reflections is None else num_reflections
     self.seed, self.validate_args = seed, bool(validate_args)
     self.vectors = self.add_weight(
         name="vectors", shape=(self.num_reflections, self.event_size),

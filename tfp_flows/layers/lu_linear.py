@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.checks import check_int
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -33,7 +34,7 @@ class LULinear(FlowStep):
 
   def __init__(self, event_size, num_models=None, **kwargs):
     super().__init__(event_size, None, **kwargs)
-    self.num_models = check_size("num_models", num_models, optional=True)
+    self.num_models = check_int(type(self).__name__, "num_models", num_models, optional=True)
     stack = () if num_models is None else (self.num_models,)
     eye = np.broadcast_to(np.eye(self.event_size), stack + (self.event_size,) * 2)
     self.lower_upper = self.add_weight(

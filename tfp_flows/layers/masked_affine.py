@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_positive
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.layers.affine_coupling import affine
 from tfp_flows.layers.made import MADE
-from tfp_flows.layers.step import FlowStep, check_positive
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -94,7 +95,7 @@ class MaskedAffine(FlowStep):
     if scale not in SCALES:
       raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
     self.inverse = bool(inverse)
-    self.log_scale_bound = check_positive("log_scale_bound", log_scale_bound)
+    self.log_scale_bound = check_positive(type(self).__name__, "log_scale_bound", log_scale_bound)
     self.validate_args = bool(validate_args)
     self.scale, self.gate_bias = scale, float(gate_bias)
     self._config = {

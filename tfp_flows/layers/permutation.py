@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers.step import FlowStep, check_size
+from tfp_flows.checks import check_int
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -39,7 +40,7 @@ class Permutation(FlowStep):
     if kind not in ("random", "reverse"):
       raise ValueError(f"kind must be 'random' or 'reverse', got {kind!r}.")
     self.kind, self.seed = kind, seed
-    self.num_models = check_size("num_models", num_models, optional=True)
+    self.num_models = check_int(type(self).__name__, "num_models", num_models, optional=True)
     rng = np.random.default_rng(seed)
     count = 1 if num_models is None else int(num_models)
     perms = np.stack([rng.permutation(self.event_size) if kind == "random"

@@ -6,10 +6,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_positive
+from tfp_flows.layers.coupling import ElementwiseTransform
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.bijectors.rational_quadratic_spline import RationalQuadraticSpline
 from tfp_flows.layers.made import MADE
-from tfp_flows.layers.step import FlowStep, check_positive, check_size
+from tfp_flows.layers.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -53,6 +55,37 @@ def rational_quadratic_spline(params, num_bins, bound, hidden_units=None):
       knot_slopes=MIN_DERIVATIVE + tf.math.softplus(raw_d), range_min=-bound)
 
 
+class SplineTransform(ElementwiseTransform):
+  """The spline transform of `SplineAutoregressive`, `SplineCoupling` and `ConvSplineCoupling`.
+
+  `3K - 1` raw parameters per entry mapped by `rational_quadratic_spline`
+  (raw widths and heights divided by sqrt(width) of the conditioner's last
+  hidden layer), inverted: as nflows' "forward" (data -> noise), the density
+  direction applies the spline itself and sampling its analytic inverse.
+  Identity outside [-B, B].
+
+  Args:
+    owner: the step's class name, for messages.
+    num_bins: K >= 1.
+    bound: B > 0.
+
+  Raises:
+    TypeError: if `num_bins` is not an integer or `bound` not a real number.
+    ValueError: if `num_bins < 1` or `bound` is not positive and finite.
+  """
+
+  def __init__(self, owner, num_bins, bound):
+    self.num_bins = check_int(owner, "num_bins", num_bins)
+    self.bound = check_positive(owner, "bound", bound)
+    self.params_per_dim = spline_params_size(self.num_bins)
+
+  def __call__(self, params, width):
+    return tfb.Invert(rational_quadratic_spline(params, self.num_bins, self.bound, width))
+
+  def get_config(self):
+    return {"num_bins": self.num_bins, "bound": self.bound}
+
+
 @keras.saving.register_keras_serializable(package="tfp_flows")
 class SplineAutoregressive(FlowStep):
   """Trainable masked autoregressive rational-quadratic spline step.
@@ -87,17 +120,15 @@ class SplineAutoregressive(FlowStep):
                num_blocks=2, residual=True, activation="relu", dropout=0.0,
                context_size=None, num_models=None, **kwargs):
     super().__init__(event_size, context_size, **kwargs)
-    self.num_bins = check_size("num_bins", num_bins)
-    self.bound = check_positive("bound", bound)
-    num_models = check_size("num_models", num_models, optional=True)
-    self.made = MADE(self.event_size, spline_params_size(self.num_bins),
+    self.spline = SplineTransform(type(self).__name__, num_bins, bound)
+    num_models = check_int(type(self).__name__, "num_models", num_models, optional=True)
+    self.made = MADE(self.event_size, self.spline.params_per_dim,
                      hidden_units=hidden_units, num_blocks=num_blocks, residual=residual,
                      activation=activation, dropout=dropout, num_models=num_models,
                      dtype=self.dtype_policy)
-    self._config = dict(num_bins=self.num_bins, bound=self.bound,
-                        hidden_units=hidden_units, num_blocks=num_blocks,
-                        residual=residual, activation=activation, dropout=dropout,
-                        num_models=num_models)
+    self._config = dict(**self.spline.get_config(), hidden_units=hidden_units,
+                        num_blocks=num_blocks, residual=residual, activation=activation,
+                        dropout=dropout, num_models=num_models)
     stack = (None,) + (() if num_models is None else (num_models,))
     self.made.build(stack + (self.event_size,),
                     None if self.context_size is None else stack + (self.context_size,))
@@ -105,12 +136,10 @@ class SplineAutoregressive(FlowStep):
 
   def make_bijector(self, context, training):
     """The step (forward: latent -> data); `training=None` follows the Keras call context."""
-    made, hidden = self.made, self.made.hidden_units
+    made = self.made
     return MaskedAutoregressive(
         params_fn=lambda x: made(x, context=context, training=training),
-        bijector_fn=lambda p: tfb.Invert(
-            rational_quadratic_spline(p, self.num_bins, self.bound, hidden)),
-        event_size=made.event_size)
+        bijector_fn=lambda p: self.spline(p, made.hidden_units), event_size=made.event_size)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

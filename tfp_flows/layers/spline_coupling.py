@@ -1,13 +1,8 @@
 """Rational-quadratic spline coupling step (Durkan et al. 2019) as a Keras 3 layer."""
 import keras
-import tensorflow_probability as tfp
 
 from tfp_flows.layers.coupling import Coupling
-from tfp_flows.layers.step import check_positive, check_size
-from tfp_flows.layers.spline_autoregressive import (rational_quadratic_spline,
-                                                    spline_params_size)
-
-tfb = tfp.bijectors
+from tfp_flows.layers.spline_autoregressive import SplineTransform
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -16,7 +11,7 @@ class SplineCoupling(Coupling):
 
   The conditioner (see `Coupling`) emits `3K - 1` raw parameters per
   transformed dimension, mapped by `rational_quadratic_spline` as in the
-  reference NSF code; identity outside [-B, B]. As in `SplineAutoregressive`
+  reference NSF code (`SplineTransform`, shared with `ConvSplineCoupling`); identity outside [-B, B]. As in `SplineAutoregressive`
   (and nflows' "forward", data -> noise), the density direction applies the
   spline itself and sampling its analytic inverse. With zero parameters the
   spline has equal bins and unit boundary slopes; the conditioner starts at
@@ -36,23 +31,14 @@ class SplineCoupling(Coupling):
     **kwargs: passed to `keras.layers.Layer`.
 
   Raises:
-    TypeError: if `num_bins` is not an integer.
+    TypeError: if `num_bins` is not an integer or `bound` not a real number;
+      see also `Coupling`.
     ValueError: if `num_bins < 1` or `bound` is not a positive finite
       number; see also `Coupling`.
   """
 
   def __init__(self, event_size, num_bins=8, bound=3.0, num_masked=None, hidden=(64, 64),
                activation="relu", context_size=None, validate_args=False, **kwargs):
-    num_bins = check_size("num_bins", num_bins)
-    super().__init__(event_size, spline_params_size(num_bins), num_masked=num_masked,
-                     hidden=hidden, activation=activation, context_size=context_size,
-                     validate_args=validate_args, **kwargs)
-    self.num_bins, self.bound = num_bins, check_positive("bound", bound)
-
-  def make_bijector(self, context, training):
-    hidden = self.conditioner.hidden[-1]
-    return self.coupling(context, lambda p: tfb.Invert(
-        rational_quadratic_spline(p, self.num_bins, self.bound, hidden)))
-
-  def get_config(self):
-    return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
+    super().__init__(event_size, SplineTransform(type(self).__name__, num_bins, bound),
+                     num_masked=num_masked, hidden=hidden, activation=activation,
+                     context_size=context_size, validate_args=validate_args, **kwargs)

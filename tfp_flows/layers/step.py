@@ -10,58 +10,15 @@ once trains) and lists those variables (`trainable_variables`) for TFP.
 here. `layers.flow.chain` relies on this protocol and nothing else: every
 step has `event_size`, `context_size` and `bijector`.
 """
-import math
-import numbers
 import weakref
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int
+
 tfb = tfp.bijectors
-
-
-def check_size(name, value, minimum=1, optional=False):
-  """`int(value)` after checking it is an integer `>= minimum` (or `None` when `optional`).
-
-  Args:
-    name: the argument's name, for the message.
-    value: the value given.
-    minimum: the smallest allowed value.
-    optional: whether `None` is allowed (and returned as is).
-
-  Returns:
-    The value as a Python `int` (or `None`).
-
-  Raises:
-    TypeError: if `value` is not an integer (bools and non-integral floats
-      included).
-    ValueError: if `value < minimum`.
-  """
-  if value is None and optional:
-    return None
-  integral = isinstance(value, numbers.Integral) or (
-      isinstance(value, float) and value.is_integer())
-  if isinstance(value, bool) or not integral:
-    raise TypeError(f"{name} must be an integer{' or None' if optional else ''}, "
-                    f"got {value!r}.")
-  if int(value) < minimum:
-    raise ValueError(f"{name} must be >= {minimum}, got {value!r}.")
-  return int(value)
-
-
-def check_positive(name, value):
-  """`float(value)` after checking it is a finite real number `> 0`.
-
-  Raises:
-    TypeError: if `value` is not a real number (bools included).
-    ValueError: if `value` is not finite or not positive.
-  """
-  if isinstance(value, bool) or not isinstance(value, numbers.Real):
-    raise TypeError(f"{name} must be a real number, got {value!r}.")
-  if not (math.isfinite(value) and value > 0):
-    raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-  return float(value)
 
 
 def check_context(context, context_size, owner):
@@ -130,8 +87,9 @@ class FlowStep(keras.layers.Layer):
 
   def __init__(self, event_size, context_size=None, **kwargs):
     super().__init__(**kwargs)
-    self.event_size = check_size("event_size", event_size)
-    self.context_size = check_size("context_size", context_size, optional=True)
+    owner = type(self).__name__
+    self.event_size = check_int(owner, "event_size", event_size)
+    self.context_size = check_int(owner, "context_size", context_size, optional=True)
 
   def make_bijector(self, context, training):
     """The hook: the step's bijector (forward: latent -> data) for a checked context.

@@ -2,7 +2,7 @@
 import keras
 import tensorflow as tf
 
-from tfp_flows.surjections.base import check_int
+from tfp_flows.checks import check_int
 
 
 class FlowVI(keras.Model):

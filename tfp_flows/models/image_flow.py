@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.bijectors.squeeze import Squeeze
+from tfp_flows.checks import check_values
 from tfp_flows.layers.actnorm import ActNorm
 from tfp_flows.layers.conv_affine_coupling import ConvAffineCoupling
 from tfp_flows.layers.conv_spline_coupling import ConvSplineCoupling
@@ -14,7 +15,7 @@ from tfp_flows.layers.flow import chain
 from tfp_flows.layers.lu_linear import LULinear
 from tfp_flows.layers.surjections.channel_slice import ChannelSlice
 from tfp_flows.layers.surjections.maxpool_overlap import MaxPool2DOverlap
-from tfp_flows.surjections.base import check, likelihood
+from tfp_flows.surjections.base import likelihood
 from tfp_flows.layers.surjections.uniform_dequantization import UniformDequantization
 from tfp_flows.layers.surjections.maxpool import MaxPool2D
 
@@ -140,8 +141,8 @@ class ImageFlow(keras.Model):
       raise ValueError(f"this ImageFlow is class-conditional (num_classes={self.num_classes}) "
                        f"and needs a label for every image.")
     label = tf.cast(label, tf.int32)
-    check((label >= 0) & (label < self.num_classes),
-          f"labels must lie in [0, {self.num_classes - 1}] (num_classes={self.num_classes}).")
+    check_values("ImageFlow", "labels", label, (label >= 0) & (label < self.num_classes),
+                 f"in [0, {self.num_classes - 1}] (num_classes={self.num_classes})")
     return tf.one_hot(label, self.num_classes, dtype=self.compute_dtype)
 
   def distribution(self, label=None, training=None, temperature=1.0):

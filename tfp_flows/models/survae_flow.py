@@ -3,9 +3,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.flow import chain
 from tfp_flows.metrics.likelihood import log_likelihood
-from tfp_flows.surjections.base import check_int, check_shape, is_exact
+from tfp_flows.surjections.base import is_exact
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 JSON_SAFE = (type(None), bool, int, float, str)
@@ -101,9 +102,8 @@ class SurVAEFlow(keras.Model):
     if not parts:
       raise ValueError("SurVAEFlow: parts must be a non-empty list of steps and surjections.")
     self.kinds = [_kind(p, i) for i, p in enumerate(parts)]
-    self.latent_shape = check_shape("SurVAEFlow", "latent_shape", latent_shape)
-    self.context_size = (None if context_size is None
-                         else check_int("SurVAEFlow", "context_size", context_size))
+    self.latent_shape = check_ints("SurVAEFlow", "latent_shape", latent_shape)
+    self.context_size = check_int("SurVAEFlow", "context_size", context_size, optional=True)
     for i, part in enumerate(parts):
       size = getattr(part, "context_size", None)
       if size is not None and size != self.context_size:

@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_values
 from tfp_flows.layers.flow import chain
 from tfp_flows.metrics.likelihood import log_likelihood
-from tfp_flows.surjections.base import check
 from tfp_flows.layers.surjections.vae import VAE
 
 tfd = tfp.distributions
@@ -141,9 +141,9 @@ class BernoulliVAE(keras.Model):
         f"images have shape {tuple(x.shape)}, expected [batch, "
         f"{', '.join(map(str, self.image_shape))}]."
       )
-    check(
-      tf.reduce_all((x == 0) | (x == 1)),
-      "the Bernoulli likelihood needs binary images (values 0 or 1); binarize them first.",
+    check_values(
+      type(self).__name__, "x", x, (x == 0) | (x == 1),
+      "binary (values 0 or 1) for the Bernoulli likelihood", "binarize the images first",
     )
     return x
 

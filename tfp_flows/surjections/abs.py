@@ -6,7 +6,8 @@ The Keras layer owning its learned parts is `tfp_flows.layers.Abs`
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check, check_inner
+from tfp_flows.checks import check_values
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd = tfp.distributions
 
@@ -67,8 +68,9 @@ class AbsDistribution(SurjectiveDistribution):
 
   def _generate(self, z, seed):
     if self.validate_args:
-      check(z >= 0, "Abs: the inner distribution sampled negative z, which |x| "
-            "cannot produce; make the inner distribution non-negative (e.g. "
-            "tfb.Softplus as its last bijector).")
+      check_values("AbsDistribution.sample", "z", z, z >= 0,
+                   ">= 0 (the inner sample; |x| cannot be negative)",
+                   "make the inner distribution non-negative (e.g. tfb.Softplus as its "
+                   "last bijector)")
     u = tf.random.stateless_uniform(tf.shape(z), seed, dtype=z.dtype)
     return tf.where(u < self.sign_probability, z, -z)

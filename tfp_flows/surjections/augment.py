@@ -6,7 +6,8 @@ The Keras layer owning its learned parts is `tfp_flows.layers.Augment`
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_inner, check_int
+from tfp_flows.checks import check_callable, check_int
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd = tfp.distributions
 
@@ -40,7 +41,7 @@ class AugmentDistribution(SurjectiveDistribution):
     parameters = dict(locals())
     check_inner("AugmentDistribution", inner)
     event_size = check_int("AugmentDistribution", "event_size", event_size)
-    check_callable("AugmentDistribution", "encoder", encoder)
+    check_callable("AugmentDistribution", "encoder", encoder, "a tfd.Distribution")
     if inner.event_shape.rank != 1 or inner.event_shape[0] <= event_size:
       raise ValueError(f"Augment of x with D = {event_size} entries needs an inner event "
                        f"shape [D + A] with A > 0, got {inner.event_shape}.")

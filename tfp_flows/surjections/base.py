@@ -21,7 +21,6 @@ Direction: TFP's convention. `sample()` runs the generative direction
 latent -> data; `log_prob(x)` runs data -> latent, which the SurVAE paper and
 its reference code call "forward".
 """
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -63,69 +62,6 @@ def is_exact(dist):
   return likelihood(dist) == EXACT
 
 
-def check(ok, message):
-  """Checks a boolean tensor: ValueError when its value is known, a graph assertion otherwise.
-
-  Args:
-    ok: boolean tensor; every entry must be True.
-    message: the error message, naming the offending shape or value.
-
-  Raises:
-    ValueError: eagerly (or for constants) when some entry of `ok` is False.
-    tf.errors.InvalidArgumentError: at run time inside a `tf.function`.
-  """
-  value = tf.get_static_value(ok)
-  if value is not None:
-    if not np.all(value):
-      raise ValueError(message)
-    return
-  tf.debugging.Assert(tf.reduce_all(ok), [message])
-
-
-def check_int(owner, name, value, minimum=1):
-  """A constructor argument as a Python int, checked before any work.
-
-  Args:
-    owner: class or function name, for the message.
-    name: the argument's name.
-    value: the value given (a Python or NumPy integer; bools are rejected).
-    minimum: the smallest allowed value.
-
-  Returns:
-    `int(value)`.
-
-  Raises:
-    TypeError: if `value` is not an integer.
-    ValueError: if `value < minimum`.
-  """
-  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r} "
-                    f"of type {type(value).__name__}.")
-  if value < minimum:
-    raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value}.")
-  return int(value)
-
-
-def check_shape(owner, name, value):
-  """A static shape argument as a tuple of ints >= 1.
-
-  Raises:
-    TypeError: if `value` is not a sequence of integers.
-    ValueError: if an entry is < 1.
-  """
-  if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-    raise TypeError(f"{owner}: {name} must be a sequence of integers >= 1, got {value!r}.")
-  return tuple(check_int(owner, f"{name}[{i}]", v) for i, v in enumerate(value))
-
-
-def check_callable(owner, name, value):
-  """Raises TypeError naming `name` unless `value` is callable; returns it."""
-  if not callable(value):
-    raise TypeError(f"{owner}: {name} must be a callable returning a tfd.Distribution, "
-                    f"got {value!r} of type {type(value).__name__}.")
-  return value
-
-
 def check_inner(owner, inner):
   """Raises TypeError unless `inner` is a `tfd.Distribution`; returns it."""
   if not isinstance(inner, tfd.Distribution):
@@ -148,7 +84,7 @@ def check_vector_event(owner, inner, what):
   """
   check_inner(owner, inner)
   if inner.event_shape.rank != 1:
-    raise ValueError(f"{owner} needs an inner distribution with {what}, got event shape "
+    raise ValueError(f"{owner}: inner must be a distribution with {what}, got event shape "
                      f"{inner.event_shape}.")
   return int(inner.event_shape[0])
 

@@ -8,7 +8,8 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check, check_callable, check_inner, check_int
+from tfp_flows.checks import check_callable, check_int, check_values
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd, tfb = tfp.distributions, tfp.bijectors
 
@@ -50,15 +51,15 @@ class DequantizationDistribution(SurjectiveDistribution):
     check_inner("DequantizationDistribution", inner)
     num_bits = check_int("DequantizationDistribution", "num_bits", num_bits)
     if noise is not None:
-      check_callable("DequantizationDistribution", "noise", noise)
+      check_callable("DequantizationDistribution", "noise", noise, "a tfd.Distribution")
     self._bins, self._noise = 2 ** num_bits, noise
     super().__init__(inner, inner.event_shape, reparameterized=False,
                      parameters=parameters, name=name)
 
   def _inference(self, x, seed):
-    check((x == tf.floor(x)) & (x >= 0) & (x < self._bins),
-          f"Dequantization expects integer values in [0, {self._bins - 1}] "
-          f"({self._bins} bins); got non-integer or out-of-range values.")
+    check_values("DequantizationDistribution.log_prob", "x", x,
+                 (x == tf.floor(x)) & (x >= 0) & (x < self._bins),
+                 f"integer values in [0, {self._bins - 1}] ({self._bins} bins)")
     axes = list(range(-self.event_shape.rank, 0))
     size = self.event_shape.num_elements()
     log_p = tf.fill(tf.shape(x)[:tf.rank(x) - len(axes)],

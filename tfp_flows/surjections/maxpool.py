@@ -5,7 +5,8 @@ The Keras layer owning the learned index logits and gap scales is
 """
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import check_inner, check_int, check_shape
+from tfp_flows.checks import check_int, check_ints
+from tfp_flows.surjections.base import check_inner
 from tfp_flows.surjections.max import MaxDistribution
 
 tfd, tfb = tfp.distributions, tfp.bijectors
@@ -31,7 +32,7 @@ def check_pooling(image_shape, pool_size, owner="MaxPool2D"):
     TypeError: if `image_shape` is not three integers or `pool_size` not an integer.
     ValueError: if an entry is < 1, k < 2, or H or W is not divisible by k.
   """
-  shape = check_shape(owner, "input_shape", image_shape)
+  shape = check_ints(owner, "input_shape", image_shape)
   k = check_int(owner, "pool_size", pool_size, minimum=2)
   if len(shape) != 3:
     raise ValueError(f"{owner}: input_shape must be (H, W, C), got {tuple(image_shape)}.")

@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check_inner, check_int, check_shape
+from tfp_flows.checks import check_int, check_ints
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 from tfp_flows.surjections.max import gap_distribution
 
 tfd = tfp.distributions
@@ -91,7 +92,7 @@ class OverlappingMaxPoolDistribution(SurjectiveDistribution):
                name="overlapping_max_pool"):
     parameters = dict(locals())
     check_inner("OverlappingMaxPoolDistribution", inner)
-    image_shape = check_shape("OverlappingMaxPoolDistribution", "image_shape", image_shape)
+    image_shape = check_ints("OverlappingMaxPoolDistribution", "image_shape", image_shape)
     if len(image_shape) != 3:
       raise ValueError(f"OverlappingMaxPoolDistribution: image_shape must be (H, W, C), got "
                        f"{image_shape}.")

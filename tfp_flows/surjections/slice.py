@@ -7,8 +7,8 @@ import numbers
 
 import tensorflow as tf
 
-from tfp_flows.surjections.base import (SurjectiveDistribution, check_callable, check_inner,
-                                        check_int, check_shape)
+from tfp_flows.checks import check_callable, check_int, check_ints
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 
 class SliceDistribution(SurjectiveDistribution):
@@ -39,10 +39,10 @@ class SliceDistribution(SurjectiveDistribution):
   def __init__(self, inner, decoder, event_size, name="slice_surjection"):
     parameters = dict(locals())
     check_inner("SliceDistribution", inner)
-    check_callable("SliceDistribution", "decoder", decoder)
+    check_callable("SliceDistribution", "decoder", decoder, "a tfd.Distribution")
     if isinstance(event_size, numbers.Integral):
       event_size = [event_size]
-    shape = check_shape("SliceDistribution", "event_size", event_size)
+    shape = check_ints("SliceDistribution", "event_size", event_size)
     check_int("SliceDistribution", "event_size[-1]", shape[-1], minimum=2)
     shape = tf.TensorShape(shape)
     got = inner.event_shape

@@ -3,8 +3,8 @@ import math
 
 import tensorflow as tf
 
-from tfp_flows.surjections.base import (SurjectiveDistribution, check, check_inner,
-                                        check_vector_event)
+from tfp_flows.checks import check_values
+from tfp_flows.surjections.base import SurjectiveDistribution, check_inner, check_vector_event
 from tfp_flows.surjections.permutation import random_permutation
 
 
@@ -72,7 +72,9 @@ class SortDistribution(SurjectiveDistribution):
   def _generate(self, z, seed):
     keys = z if self._key is None else z[..., self._key]
     if self.validate_args:
-      check(keys[..., 1:] >= keys[..., :-1], "Sort: the inner distribution sampled an "
-            "unsorted z; end its bijector chain with tfb.Ascending() (sets: "
-            "tfp_flows.bijectors.ascending_column).")
+      steps = keys[..., 1:] - keys[..., :-1]
+      check_values("SortDistribution.sample", "dz", steps, steps >= 0,
+                   ">= 0 (dz = z[..., 1:] - z[..., :-1]: the inner sample z sorted)",
+                   "end the inner bijector chain with tfb.Ascending() (sets: "
+                   "tfp_flows.bijectors.ascending_column)")
     return random_permutation(z, seed, -1 if self._key is None else -2)

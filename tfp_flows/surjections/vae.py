@@ -7,7 +7,8 @@ The Keras layer owning the encoder and decoder is `tfp_flows.layers.VAE`
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.surjections.base import SurjectiveDistribution, check_callable, check_shape
+from tfp_flows.checks import check_callable, check_ints
+from tfp_flows.surjections.base import SurjectiveDistribution
 
 
 class VAEDistribution(SurjectiveDistribution):
@@ -40,9 +41,9 @@ class VAEDistribution(SurjectiveDistribution):
 
   def __init__(self, inner, encoder, decoder, event_shape, name="vae"):
     parameters = dict(locals())
-    check_callable("VAEDistribution", "encoder", encoder)
-    check_callable("VAEDistribution", "decoder", decoder)
-    event_shape = check_shape("VAEDistribution", "event_shape", event_shape)
+    check_callable("VAEDistribution", "encoder", encoder, "a tfd.Distribution")
+    check_callable("VAEDistribution", "decoder", decoder, "a tfd.Distribution")
+    event_shape = check_ints("VAEDistribution", "event_shape", event_shape)
     self._encoder, self._decoder = encoder, decoder
     super().__init__(inner, event_shape, parameters=parameters, name=name)
 

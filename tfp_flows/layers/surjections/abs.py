@@ -3,11 +3,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_flows.checks import check_bool, check_int
 from tfp_flows.layers.dense import Dense
 from tfp_flows.layers.step import check_context
-from tfp_flows.layers.surjections.checks import check_bool, check_context_size
 from tfp_flows.surjections.abs import AbsDistribution
-from tfp_flows.surjections.base import check_int
 
 
 @keras.saving.register_keras_serializable(package="tfp_flows")
@@ -44,7 +43,7 @@ class Abs(keras.layers.Layer):
     if not 0.0 < float(q) < 1.0:
       raise ValueError(f"Abs: q must lie in (0, 1), got {q}.")
     self.q, self.learn_q = float(q), check_bool("Abs", "learn_q", learn_q)
-    self.context_size = check_context_size("Abs", context_size)
+    self.context_size = check_int("Abs", "context_size", context_size, optional=True)
     self.validate_args = check_bool("Abs", "validate_args", validate_args)
     self.logits = self.add_weight(
         name="logits", shape=(self.event_size,), trainable=self.learn_q,

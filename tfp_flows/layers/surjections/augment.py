@@ -3,11 +3,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_bool, check_int, check_ints
 from tfp_flows.layers.step import check_context
-from tfp_flows.layers.surjections.checks import check_bool, check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
 from tfp_flows.surjections.augment import AugmentDistribution
-from tfp_flows.surjections.base import check_int
 
 tfd = tfp.distributions
 
@@ -38,8 +37,8 @@ class Augment(keras.layers.Layer):
     self.event_size = check_int("Augment", "event_size", event_size)
     self.augment_size = check_int("Augment", "augment_size", augment_size)
     self.learned = check_bool("Augment", "learned", learned)
-    self.context_size = check_context_size("Augment", context_size)
-    self.hidden = check_hidden("Augment", hidden)
+    self.context_size = check_int("Augment", "context_size", context_size, optional=True)
+    self.hidden = check_ints("Augment", "hidden", hidden)
     if self.context_size is not None and not self.learned:
       raise ValueError(f"Augment: context_size={context_size} needs learned=True (the fixed "
                        f"encoder N(0, I) takes no context).")

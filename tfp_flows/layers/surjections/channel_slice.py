@@ -3,10 +3,9 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.affine_coupling import soft_clamp
 from tfp_flows.layers.conv_conditioner import ConvConditioner
-from tfp_flows.layers.surjections.checks import check_context_size
-from tfp_flows.surjections.base import check_int, check_shape
 from tfp_flows.surjections.slice import SliceDistribution
 
 tfd = tfp.distributions
@@ -40,7 +39,7 @@ class ChannelSlice(keras.layers.Layer):
 
   def __init__(self, input_shape, keep, filters=32, num_blocks=1, context_size=None, **kwargs):
     super().__init__(**kwargs)
-    self.image_shape = check_shape("ChannelSlice", "input_shape", input_shape)
+    self.image_shape = check_ints("ChannelSlice", "input_shape", input_shape)
     if len(self.image_shape) != 3:
       raise ValueError(f"ChannelSlice: input_shape must be (H, W, C), got {tuple(input_shape)}.")
     self.keep = check_int("ChannelSlice", "keep", keep)
@@ -50,7 +49,8 @@ class ChannelSlice(keras.layers.Layer):
     filters = check_int("ChannelSlice", "filters", filters)
     num_blocks = check_int("ChannelSlice", "num_blocks", num_blocks, minimum=0)
     self.output_image_shape = (height, width, self.keep)
-    self.context_size = context_size = check_context_size("ChannelSlice", context_size)
+    self.context_size = context_size = check_int("ChannelSlice", "context_size", context_size,
+                                                 optional=True)
     self._config = dict(input_shape=self.image_shape, keep=self.keep, filters=filters,
                         num_blocks=num_blocks, context_size=context_size)
     self.decoder = ConvConditioner(self.output_image_shape, 2 * (channels - self.keep), filters,

@@ -5,10 +5,9 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.step import check_context
 from tfp_flows.layers.mlp import MLP
-from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
-from tfp_flows.surjections.base import check_int
 
 tfd = tfp.distributions
 
@@ -70,9 +69,9 @@ class ConditionalLocScale(keras.layers.Layer):
       raise ValueError(f"{owner}: min_scale must be a number >= 0, got {min_scale}.")
     self.family = family
     self.event_size = check_int(owner, "event_size", event_size)
-    self.hidden = check_hidden(owner, hidden)
+    self.hidden = check_ints(owner, "hidden", hidden)
     self.input_size = check_int(owner, "input_size", input_size)
-    self.context_size = check_context_size(owner, context_size)
+    self.context_size = check_int(owner, "context_size", context_size, optional=True)
     self.activation, self.min_scale = activation, float(min_scale)
     self.net = MLP(self.hidden, 2 * self.event_size, activation=activation,
                    dtype=self.dtype_policy)

@@ -2,8 +2,8 @@
 import keras
 import tensorflow as tf
 
+from tfp_flows.checks import check_int
 from tfp_flows.layers.step import check_context
-from tfp_flows.surjections.base import check_int
 from tfp_flows.surjections.max import MaxDistribution, gap_distribution
 
 

@@ -2,8 +2,8 @@
 import keras
 import tensorflow as tf
 
+from tfp_flows.checks import check_ints
 from tfp_flows.layers.step import check_context
-from tfp_flows.surjections.base import check_shape
 from tfp_flows.surjections.max import gap_distribution
 from tfp_flows.surjections.maxpool_overlap import OverlappingMaxPoolDistribution, pooling_windows
 
@@ -34,7 +34,7 @@ class MaxPool2DOverlap(keras.layers.Layer):
 
   def __init__(self, input_shape, pool_size=3, stride=2, gap="half_normal", **kwargs):
     super().__init__(**kwargs)
-    self.image_shape = check_shape("MaxPool2DOverlap", "input_shape", input_shape)
+    self.image_shape = check_ints("MaxPool2DOverlap", "input_shape", input_shape)
     if len(self.image_shape) != 3:
       raise ValueError(f"MaxPool2DOverlap: input_shape must be (H, W, C), got "
                        f"{tuple(input_shape)}.")

@@ -1,10 +1,9 @@
 """Keras layer of the slice surjection (SurVAE Sec. 4.1); the math is `tfp_flows.surjections.SliceDistribution`."""
 import keras
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.step import check_context
-from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
-from tfp_flows.surjections.base import check_int
 from tfp_flows.surjections.slice import SliceDistribution
 
 
@@ -35,8 +34,8 @@ class Slice(keras.layers.Layer):
       raise ValueError(f"Slice: keep = {keep} must satisfy 0 < keep < event_size = "
                        f"{event_size} (a slice larger than the input).")
     self.event_size, self.keep = event_size, keep
-    self.context_size = check_context_size("Slice", context_size)
-    self.hidden, self.activation = check_hidden("Slice", hidden), activation
+    self.context_size = check_int("Slice", "context_size", context_size, optional=True)
+    self.hidden, self.activation = check_ints("Slice", "hidden", hidden), activation
     self.decoder = ConditionalLocScale(self.event_size - self.keep, self.keep,
                                        self.context_size, self.hidden, activation,
                                        dtype=self.dtype_policy)

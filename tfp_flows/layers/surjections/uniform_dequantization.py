@@ -1,8 +1,8 @@
 """Keras layer (no variables) of uniform dequantization (SurVAE Sec. 4.1); the math is `tfp_flows.surjections.DequantizationDistribution`."""
 import keras
 
+from tfp_flows.checks import check_int
 from tfp_flows.layers.step import check_context
-from tfp_flows.surjections.base import check_int
 from tfp_flows.surjections.dequantization import DequantizationDistribution
 
 

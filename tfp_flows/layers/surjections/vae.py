@@ -1,9 +1,8 @@
 """Keras layer of a VAE as a stochastic SurVAE layer (SurVAE Sec. 2.2); the math is `tfp_flows.surjections.VAEDistribution`."""
 import keras
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.step import check_context
-from tfp_flows.layers.surjections.checks import check_context_size
-from tfp_flows.surjections.base import check_shape
 from tfp_flows.surjections.vae import VAEDistribution
 
 
@@ -40,8 +39,8 @@ class VAE(keras.layers.Layer):
         raise TypeError(f"VAE: {name} must be a layer with a method distribution(inputs, "
                         f"context=None), got {part!r}.")
     self.encoder, self.decoder = encoder, decoder
-    self.x_event_shape = check_shape("VAE", "event_shape", event_shape)
-    self.context_size = check_context_size("VAE", context_size)
+    self.x_event_shape = check_ints("VAE", "event_shape", event_shape)
+    self.context_size = check_int("VAE", "context_size", context_size, optional=True)
 
   def distribution(self, inner, context=None):
     """`VAEDistribution` with prior `inner`.

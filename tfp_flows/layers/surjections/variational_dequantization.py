@@ -4,10 +4,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int, check_ints
 from tfp_flows.layers.step import check_context
-from tfp_flows.layers.surjections.checks import check_context_size, check_hidden
 from tfp_flows.layers.surjections.conditional import ConditionalLocScale
-from tfp_flows.surjections.base import check_int
 from tfp_flows.surjections.dequantization import DequantizationDistribution
 
 tfd, tfb = tfp.distributions, tfp.bijectors
@@ -51,8 +50,8 @@ class VariationalDequantization(keras.layers.Layer):
     owner = "VariationalDequantization"
     self.event_size = check_int(owner, "event_size", event_size)
     self.num_bits = check_int(owner, "num_bits", num_bits)
-    self.context_size = check_context_size(owner, context_size)
-    self.hidden = check_hidden(owner, hidden)
+    self.context_size = check_int(owner, "context_size", context_size, optional=True)
+    self.hidden = check_ints(owner, "hidden", hidden)
     self.margin = 2.0 ** self.num_bits * float(np.finfo(self.compute_dtype).eps)
     if self.margin >= 0.25:
       raise ValueError(f"{owner}: num_bits={num_bits} is too many for {self.compute_dtype}: "
