@@ -66,6 +66,31 @@ def table(results):
   return "\n".join(lines)
 
 
+def paired(results):
+  """Markdown table: MCC of the first model minus each other model's, on the seeds both finished.
+
+  Per pair: the number of shared seeds, the mean paired difference ± its standard error
+  (std / sqrt(n - 1) of the per-seed differences), and on how many seeds the first model is
+  higher. Seeds share the data (data seed = study seed), so pairing removes the data's share of
+  the seed-to-seed spread. Empty string with fewer than two models.
+  """
+  study = results["runs"].get("study", {})
+  names = list(study)
+  if len(names) < 2:
+    return ""
+  mcc = {n: {r["seed"]: r["mcc"] for r in _ok(study[n])} for n in names}
+  lines = [f"| {names[0]} minus | shared seeds | MCC difference ± s.e. | {names[0]} higher on |",
+           "|---|---|---|---|"]
+  for other in names[1:]:
+    seeds = sorted(set(mcc[names[0]]) & set(mcc[other]))
+    diff = np.array([mcc[names[0]][s] - mcc[other][s] for s in seeds])
+    se = diff.std() / np.sqrt(len(diff) - 1) if len(diff) > 1 else np.nan
+    mean = diff.mean() if len(diff) else np.nan
+    lines.append(f"| {other} | {len(diff)} | {mean:+.4f} ± {se:.4f} | "
+                 f"{int((diff > 0).sum())} of {len(diff)} |")
+  return "\n".join(lines)
+
+
 def _per_seed(results, key, ylabel, path):
   fig, ax = plt.subplots(figsize=(8, 3.5))
   for name, runs in results["runs"].get("study", {}).items():
@@ -163,7 +188,7 @@ def write(out, results):
         f"Data: {d.get('n_segments')} segments x {d.get('n_per_segment')} points, dim "
         f"{d.get('dim')}, {d.get('n_layers')} mixing layers. MCC on all N points "
         "(iVAE: posterior mean; also a posterior sample, the reference code's choice).", "",
-        table(results), ""] + [f"![{f}]({f})" for f in figures]
+        table(results), "", paired(results), ""] + [f"![{f}]({f})" for f in figures]
   md = "\n".join(md) + "\n"
   with open(os.path.join(out, "results.md"), "w") as f:
     f.write(md)

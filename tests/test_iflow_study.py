@@ -126,3 +126,13 @@ def test_a_results_json_of_the_old_layout_is_migrated_and_resumed(tiny, tmp_path
   assert sorted(results["tasks"]) == ["study/ivae/1", "study/ivae/2", "visual/ivae/1"]
   assert json.load(open(tmp_path / "results.before-runner.json")) == old
   assert os.path.getsize(tmp_path / "best_seed_latents.png") > 1000  # seed 1's old latents
+
+
+def test_paired_differences_use_shared_seeds_only():
+  from experiments import iflow_report
+  mcc = {"iflow": {1: 0.9, 2: 0.7, 3: 0.8}, "ivae": {1: 0.5, 2: 0.8, 4: 0.1}}
+  tasks = {f"study/{m}/{s}": dict(seed=s, mcc=v) for m, d in mcc.items() for s, v in d.items()}
+  runs = iflow_report.runs_of(dict(tasks=tasks, config=dict(models=["iflow", "ivae"])))
+  row = iflow_report.paired(dict(runs=runs)).splitlines()[-1]
+  diff = np.array([0.4, -0.1])  # seeds 1 and 2; seeds 3 and 4 are not shared
+  assert row == f"| ivae | 2 | {diff.mean():+.4f} ± {diff.std() / 1.0:.4f} | 1 of 2 |"
