@@ -113,16 +113,26 @@ def _latents(out, key, name, seed):
 
 
 def _visual(out, results, path):
+  """The 2-D case: true sources and each model's latents, all on one data seed.
+
+  The seed is the one the most models finished (the smallest on a tie), so every panel shows
+  the same data; models without a 2-D run on that seed are left out.
+  """
   runs = results["runs"].get("visual", {})
-  panels = [(n, _latents(out, "visual", n, r["seed"]), r) for n, rr in runs.items()
-            for r in _ok(rr)]
-  panels = [p for p in panels if p[1] is not None]
-  if not panels:
+  by_seed = {}
+  for name, rr in runs.items():
+    for r in _ok(rr):
+      lat = _latents(out, "visual", name, r["seed"])
+      if lat is not None:
+        by_seed.setdefault(int(r["seed"]), []).append((name, lat, r))
+  if not by_seed:
     return False
+  seed = min(by_seed, key=lambda s: (-len(by_seed[s]), s))
+  panels = by_seed[seed]
   fig, axes = plt.subplots(1, len(panels) + 1, figsize=(3.2 * (len(panels) + 1), 3.2))
   first = panels[0][1]
   axes[0].scatter(*first["s"].T, c=first["segment"], s=2, cmap="tab10")
-  axes[0].set_title("true sources")
+  axes[0].set_title(f"true sources (seed {seed})")
   for ax, (name, lat, r) in zip(axes[1:], panels):
     ax.scatter(*lat["z"].T, c=lat["segment"], s=2, cmap="tab10")
     ax.set_title(f"{name} (MCC {r['mcc']:.3f})")
