@@ -151,17 +151,19 @@ class Trainer:
     self.model = self._new_model(seed=0)
     self.model.compile(optimizer=StackedAdam(k, learning_rate=LEARNING_RATE),
                        jit_compile=jit_compile)
-    self._eval = tf.function(self._evaluate)
+    model = self.model
+
+    def evaluate(x, u):  # a closure per trainer: TF counts retraces per Python function
+      z = model.encode(x, u)
+      extra = model.encode(x, u, sample=True) if isinstance(model, IVAE) else z
+      return z, extra, model.per_example_loss(x, u, training=False)
+
+    self._eval = tf.function(evaluate)
 
   def _new_model(self, seed):
     d = self.data_cfg
     return MODELS[self.name](d["dim"], d["n_segments"], None if self.k == 1 else self.k,
                              seed, self.model_cfg)
-
-  def _evaluate(self, x, u):
-    z = self.model.encode(x, u)
-    extra = self.model.encode(x, u, sample=True) if isinstance(self.model, IVAE) else z
-    return z, extra, self.model.per_example_loss(x, u, training=False)
 
   def train(self, seeds, ctx):
     """Trains one model per seed (len(seeds) == K) with `ctx.callbacks()`.
