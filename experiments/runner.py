@@ -118,7 +118,7 @@ def plan(study, config, finished):
   return units
 
 
-DEFAULT_WORKERS = 1  # measured: docs/benchmarks.md, "Study runner: one process or --workers 2"
+DEFAULT_WORKERS = 1  # measured faster for paper-size groups: docs/benchmarks.md, "Study runner"
 
 
 def _parser(study):
