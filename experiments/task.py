@@ -71,15 +71,23 @@ class TaskContext:
     os.makedirs(path, exist_ok=True)
     return path
 
-  def callbacks(self, snapshot="epoch"):
-    """`[keras.callbacks.TensorBoard(--out/tensorboard/<key>), FiniteGuard(self, snapshot)]`."""
+  def callbacks(self, snapshot="epoch", backup=True):
+    """The callbacks of a task's `fit`: `[TaskBackup, TensorBoard, FiniteGuard]`.
+
+    `TaskBackup(<folder>/backup)` (if `backup`; a study with its own resumable checkpoint
+    passes False) resumes a killed task's `fit` from its last finished epoch; TensorBoard logs
+    to `--out/tensorboard/<key>`; `FiniteGuard(self, snapshot)` handles a non-finite loss.
+    The backup comes first, so the guard's first snapshot holds the restored weights.
+    """
     import keras
 
+    from experiments.backup import TaskBackup
     from experiments.finite_guard import FiniteGuard
 
     board = keras.callbacks.TensorBoard(os.path.join(self.out, "tensorboard", *self.key.split("/")),
                                         write_graph=False)
-    return [board, FiniteGuard(self, snapshot)]
+    restore = [TaskBackup(os.path.join(self.folder, "backup"))] if backup else []
+    return [*restore, board, FiniteGuard(self, snapshot)]
 
 
 def execute(module, unit, members, config, out, verbose, inputs, tensorflow=True):
