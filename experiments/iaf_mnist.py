@@ -101,6 +101,7 @@ def latent2d(preset, ctx, data=None):
       epochs=1,
       steps_per_epoch=preset["latent2d_steps"],
       verbose=ctx.verbose,
+      shuffle=False,
       callbacks=ctx.callbacks(),
     )
     q = model.posterior(x)

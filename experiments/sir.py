@@ -123,7 +123,7 @@ def train(task, model_name, config, ctx):
   model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"],
                                                 clipnorm=config["clipnorm"]))
   start = time.time()
-  history = model.fit(ds, epochs=config["epochs"], verbose=ctx.verbose,
+  history = model.fit(ds, epochs=config["epochs"], verbose=ctx.verbose, shuffle=False,
                       callbacks=ctx.callbacks())
   return model, history.history["loss"], time.time() - start
 

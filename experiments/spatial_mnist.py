@@ -112,7 +112,7 @@ def run_task(key, config, ctx):
   start = time.time()
   history = model.fit(data, epochs=epochs, steps_per_epoch=config["steps_per_epoch"],
                       validation_data=(val,), validation_batch_size=500,
-                      callbacks=ctx.callbacks(), verbose=ctx.verbose)
+                      callbacks=ctx.callbacks(), verbose=ctx.verbose, shuffle=False)
   seconds = time.time() - start
   start = time.time()
   per_set = model.log_likelihood(test, num_samples=config["iw_samples"])

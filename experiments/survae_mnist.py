@@ -120,12 +120,12 @@ def train_model(name, config, ctx):
            "label": valid_labels[:1000].astype("int32")}
   model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"],
                                                 clipnorm=config["clipnorm"]))
-  model(tf.data.experimental.get_single_element(data.take(1)), training=True)  # ActNorm init
+  model(data.take(1).get_single_element(), training=True)  # ActNorm init
   start = time.time()
   history = model.fit(data, epochs=max(1, config["fit_steps"] // config["steps_per_epoch"]),
                       steps_per_epoch=config["steps_per_epoch"], validation_data=(valid,),
                       validation_batch_size=250, callbacks=ctx.callbacks(),
-                      verbose=ctx.verbose).history
+                      verbose=ctx.verbose, shuffle=False).history
   train_seconds = time.time() - start
   n = config["test_images"]
   start = time.time()

@@ -141,7 +141,8 @@ class Trainer:
       .batch(self.preset["batch_size"])
     )
     return self.model.fit(
-      data, epochs=10, steps_per_epoch=self.per_epoch, verbose=verbose, callbacks=list(callbacks)
+      data, epochs=10, steps_per_epoch=self.per_epoch, verbose=verbose, shuffle=False,
+      callbacks=list(callbacks)
     )
 
 

@@ -229,7 +229,9 @@ def train(build, name, preset, ctx, data=None):
       initial_epoch=state["epochs"],
       steps_per_epoch=steps,
       verbose=ctx.verbose,
-      callbacks=[*ctx.callbacks(backup=False), EpochCheckpoint(folder, state, ctx, preset.get("budget_s"))],
+      shuffle=False,
+      callbacks=[*ctx.callbacks(backup=False),
+                 EpochCheckpoint(folder, state, ctx, preset.get("budget_s"))],
     )
   state["iterations"] = state["epochs"] * steps
   return model, state
