@@ -6,6 +6,7 @@ runner calls, or submits to Dask (`experiments.dask_backend`), for each unit of 
 """
 import importlib
 import json
+import logging
 import os
 import re
 import sys
@@ -21,18 +22,27 @@ NOISE = re.compile(r"All log messages before absl::InitializeLog|port\.cc:\d+\] 
 _QUIET = []  # set once TensorFlow's devices were discovered with the noise filtered
 
 
+def _not_tfds_dtype_notice(record):
+  """False for the deprecation notice tfds's own `Tensor.decode_example` triggers (tfds 4.9:
+  it reads `self.dtype`), printed once per feature on every dataset load; a user cannot act on it."""
+  return "`FeatureConnector.dtype` is deprecated" not in record.getMessage()
+
+
 def quiet_tensorflow():
   """Imports TensorFlow and discovers its devices with the CUDA/GPU start-up log lines dropped.
 
   Sets `TF_CPP_MIN_LOG_LEVEL=1` (no INFO) unless set, and filters what TF writes to the
   stderr file descriptor during import and device discovery (`failed call to cuInit`, the
   absl pre-init notice, oneDNN/CPU-feature notes) through `NOISE`; any other line is passed
-  on. Python warnings are untouched. Runs once per process (the CLI and each Dask worker).
+  on. Python warnings are untouched; of absl's log, only tfds's `FeatureConnector.dtype`
+  deprecation notice (raised inside tfds itself) is dropped. Runs once per process (the CLI and
+  each Dask worker).
   """
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
   if _QUIET:
     return
   _QUIET.append(True)
+  logging.getLogger("absl").addFilter(_not_tfds_dtype_notice)
   sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile(mode="w+") as tmp:

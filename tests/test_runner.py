@@ -5,6 +5,8 @@ import json
 import multiprocessing
 import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -111,3 +113,18 @@ def test_option_checks_name_the_option_the_value_and_what_was_expected():
       (lambda: runner.number("--free-bits", "-0.1", 0), "got '-0.1'")]:
     with pytest.raises(ValueError, match=re.escape(message)):
       call()
+
+
+def test_tensorflow_start_up_noise_is_dropped_and_real_warnings_show():
+  """What a study command prints on a GPU-less machine: no cuInit/oneDNN/tfds-dtype lines."""
+  code = ("from experiments.task import quiet_tensorflow; quiet_tensorflow(); import logging; "
+          "log = logging.getLogger('absl'); "
+          "log.warning('`FeatureConnector.dtype` is deprecated. Please change your code'); "
+          "log.warning('a real warning')")
+  env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell: conftest sets it for the tests
+  stderr = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stderr
+  assert "a real warning" in stderr
+  for noise in ("cuInit", "oneDNN", "cpu_feature_guard", "FeatureConnector.dtype"):
+    assert noise not in stderr, stderr
