@@ -195,14 +195,8 @@ def report(out, results):
   Raises:
     ValueError: if `results` lacks the config or has no task.
   """
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  runs, settings = results["tasks"], results.get("config")
-  if not runs or settings is None:
-    raise ValueError(f"{runner.results_path(out)} has no finished energy task"
-                     f"{'' if settings else ' and no config'}: nothing to report.")
+  runs, settings = runner.report_inputs(out, results, "energy task")
+  plt = runner.pyplot()
   model_names = list(dict.fromkeys(r["model"] for r in runs.values()))
   target_names = [t for t in targets.ENERGIES if any(r["target"] == t for r in runs.values())]
   lines = [f"# Energy study ({results['preset']} preset)", "",

@@ -18,10 +18,6 @@ prior and each image's posterior density on a grid.
 import os
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
@@ -120,6 +116,7 @@ def _latent2d_figure(out):
   path = os.path.join(runner.task_folder(out, "latent2d"), "latent2d.npz")
   if not os.path.exists(path):
     return
+  plt = runner.pyplot()
   with np.load(path) as d:
     t, images, prior = d["t"], d["images"], d["prior"]
     panels = [

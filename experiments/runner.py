@@ -18,7 +18,9 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 * `run_task(key, config, ctx) -> dict`: trains/evaluates one task (or unit), returns a
   JSON-safe result dict, writes files only under `ctx.folder` / `ctx.folder_of(member)`;
 * `report(out, results) -> str`: writes `results.md` and figures from the results dict,
-  returns the markdown; raises ValueError naming what is missing;
+  returns the markdown; raises ValueError naming what is missing (it starts with
+  `runner.report_inputs`, the check of the finished tasks and config, and draws with
+  `runner.pyplot()`);
 * `migrate(results) -> dict | None` (optional): converts an older `results.json` layout of
   the study into this one (None: nothing to convert);
 * `tensorflow` (default True): its tasks use TensorFlow, which each worker then imports first
@@ -55,7 +57,7 @@ import re
 from experiments.options import (  # noqa: F401 -- part of the runner's API
     choices, integer, number, positive_int, seed)
 from experiments.records import (  # noqa: F401 -- part of the runner's API
-    read_results, record, results_path, warn_cache, write_json)
+    pyplot, read_results, record, report_inputs, results_path, warn_cache, write_json)
 from experiments.task import (  # noqa: F401 -- part of the runner's API
     TaskContext, execute, quiet_tensorflow, task_folder)
 

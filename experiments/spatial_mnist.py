@@ -152,14 +152,8 @@ def report(out, results):
   Raises:
     ValueError: if `results` has no finished task or no config.
   """
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  runs, config = results["tasks"], results.get("config")
-  if not runs or config is None:
-    raise ValueError(f"{runner.results_path(out)} has no finished spatial-mnist task"
-                     f"{'' if config else ' and no config'}: nothing to report.")
+  runs, config = runner.report_inputs(out, results, "spatial-mnist task")
+  plt = runner.pyplot()
   names = [m for m in MODELS if f"model/{m}" in runs]
   lines = [f"# SpatialMNIST ({results['preset']} preset)", "",
            f"Settings: {json.dumps(config)}", "",
