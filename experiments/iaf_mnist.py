@@ -58,11 +58,8 @@ PRESETS = {
 # fmt: on
 
 
-def build(name, preset):
-  """A compiled `IAFVAE` for the named model (see `MODELS`)."""
-  model = IAFVAE(**MODELS[name], free_bits=preset["free_bits"])
-  model.compile(optimizer=keras.optimizers.Adamax(preset["learning_rate"]))
-  return model
+# build(name, preset): the compiled `IAFVAE` of the named model (see `MODELS`).
+build = vae_study.builder(IAFVAE, MODELS, keras.optimizers.Adamax, ("free_bits",))
 
 
 def _grid(cfg):
