@@ -144,46 +144,14 @@ def test_determinism():
     assert not np.allclose(first[key], other[key])
 
 
-@pytest.mark.parametrize(
-  "kwargs",
-  [
-    dict(
-      n_per_seg=20, n_seg=3, d=3, n_layers=3, seed=1, activation="xtanh", slope=0.1, uncentered=True
-    ),
-    dict(
-      n_per_seg=15,
-      n_seg=4,
-      d=2,
-      n_layers=2,
-      seed=4,
-      activation="lrelu",
-      slope=0.2,
-      uncentered=False,
-    ),
-    dict(
-      n_per_seg=10,
-      n_seg=2,
-      d=4,
-      n_layers=2,
-      seed=0,
-      activation="sigmoid",
-      slope=0.1,
-      uncentered=True,
-    ),
-  ],
-)
-def test_matches_reference_transcription_bitwise(kwargs):
-  ref = _reference_generate(**kwargs)
-  data = nonstationary_sources(
-    kwargs["n_per_seg"],
-    kwargs["n_seg"],
-    kwargs["d"],
-    n_layers=kwargs["n_layers"],
-    seed=kwargs["seed"],
-    activation=kwargs["activation"],
-    slope=kwargs["slope"],
-    uncentered=kwargs["uncentered"],
-  )
+# (n_per_segment, n_segments, dim, n_layers, seed, activation, slope, uncentered): the argument
+# order of both `nonstationary_sources` and `_reference_generate`.
+@pytest.mark.parametrize("args", [(20, 3, 3, 3, 1, "xtanh", 0.1, True),
+                                  (15, 4, 2, 2, 4, "lrelu", 0.2, False),
+                                  (10, 2, 4, 2, 0, "sigmoid", 0.1, True)])
+def test_matches_reference_transcription_bitwise(args):
+  ref = _reference_generate(*args)
+  data = nonstationary_sources(*args)
   for key in ("x", "s", "u"):
     assert data[key].dtype == ref[key].dtype
     np.testing.assert_array_equal(data[key], ref[key])
