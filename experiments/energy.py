@@ -146,10 +146,10 @@ def train_one(model_name, target, preset, seed=0, verbose=0, callbacks=()):
 
 def add_arguments(parser):
   """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
-  parser.add_argument("--models", nargs="+", default=None, help="subset, e.g. planar-8 nice")
-  parser.add_argument("--targets", nargs="+", default=None, help="subset of U1 U2 U3 U4")
-  parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
-  parser.add_argument("--seed", default="0", help="seed of weights and sampling, 0 .. 2**32-1")
+  runner.add_names(parser, "--models", "subset, e.g. planar-8 nice")
+  runner.add_names(parser, "--targets", "subset of U1 U2 U3 U4")
+  runner.add_count(parser, "--iterations", "override the preset (>= 1)")
+  runner.add_seed(parser, "seed of weights and sampling, 0 .. 2**32-1")
 
 
 def configure(args, preset):
@@ -159,8 +159,7 @@ def configure(args, preset):
     ValueError: naming the option, for an unknown model or target, `--iterations` < 1 or a
       seed outside 0 .. 2**32 - 1.
   """
-  if args.iterations is not None:
-    preset["iterations"] = runner.positive_int("--iterations", args.iterations)
+  runner.override_count(preset, args, "--iterations")
   preset["seed"] = runner.seed("--seed", args.seed)
   preset["models"] = runner.choices("--models", args.models or preset["models"], is_model,
                                     "planar-K, radial-K (K >= 1) or nice")

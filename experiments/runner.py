@@ -5,7 +5,8 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 
 * `name` (str) and `presets` (dict preset name -> JSON-safe settings; quick | cpu | paper);
 * `add_arguments(parser)`: the study's own options (the runner adds `--preset`, `--out`,
-  `--workers`, `--scheduler` and `--verbose`);
+  `--workers`, `--scheduler` and `--verbose`); options several studies share are declared
+  by `experiments.options` (`add_seed`, `add_names`, `add_count`);
 * `configure(args, preset) -> dict`: validates the study's options with the runner's checks
   (ValueError naming the option, the value and what was expected) and returns the run config
   (JSON-safe), before any work;
@@ -55,7 +56,7 @@ import os
 import re
 
 from experiments.options import (  # noqa: F401 -- part of the runner's API
-    choices, integer, number, positive_int, seed)
+    add_count, add_names, add_seed, choices, integer, number, override_count, positive_int, seed)
 from experiments.records import (  # noqa: F401 -- part of the runner's API
     pyplot, read_results, record, report_inputs, results_path, warn_cache, write_json)
 from experiments.task import (  # noqa: F401 -- part of the runner's API

@@ -44,13 +44,8 @@ CACHE = ("model.weights.h5", "state.json")
 
 def add_arguments(parser, models):
   """The options both studies share, beside the runner's (`--preset`, `--out`, ...)."""
-  parser.add_argument(
-    "--models",
-    nargs="+",
-    default=None,
-    help=f"some of {sorted(models)} (default: the preset's)",
-  )
-  parser.add_argument("--epochs", default=None, help="override the preset's epochs (>= 1)")
+  runner.add_names(parser, "--models", f"some of {sorted(models)} (default: the preset's)")
+  runner.add_count(parser, "--epochs", "override the preset's epochs (>= 1)")
   parser.add_argument(
     "--mnist-dir", default=None, help="folder of the MNIST IDX files (default: tfp_flows' default)"
   )
@@ -68,8 +63,7 @@ def configure(args, preset, models):
     raise ValueError(
       f"iw_points ({preset['iw_points']}) must be <= eval_points ({preset['eval_points']})."
     )
-  if args.epochs is not None:
-    preset["epochs"] = runner.positive_int("--epochs", args.epochs)
+  runner.override_count(preset, args, "--epochs")
   names = runner.choices("--models", args.models or preset["models"], models)
   return dict(preset, models=names, mnist_dir=args.mnist_dir, data_dir=args.data_dir,
               eval_seed=EVAL_SEED)
