@@ -146,10 +146,10 @@ def train_one(model_name, target, preset, seed=0, verbose=0, callbacks=()):
 
 def add_arguments(parser):
   """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
-  parser.add_argument("--models", nargs="+", default=None, help="subset, e.g. planar-8 nice")
-  parser.add_argument("--targets", nargs="+", default=None, help="subset of U1 U2 U3 U4")
-  parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
-  parser.add_argument("--seed", default="0", help="seed of weights and sampling, 0 .. 2**32-1")
+  runner.add_names(parser, "--models", "subset, e.g. planar-8 nice")
+  runner.add_names(parser, "--targets", "subset of U1 U2 U3 U4")
+  runner.add_count(parser, "--iterations", "override the preset (>= 1)")
+  runner.add_seed(parser, "seed of weights and sampling, 0 .. 2**32-1")
 
 
 def configure(args, preset):
@@ -159,8 +159,7 @@ def configure(args, preset):
     ValueError: naming the option, for an unknown model or target, `--iterations` < 1 or a
       seed outside 0 .. 2**32 - 1.
   """
-  if args.iterations is not None:
-    preset["iterations"] = runner.positive_int("--iterations", args.iterations)
+  runner.override_count(preset, args, "--iterations")
   preset["seed"] = runner.seed("--seed", args.seed)
   preset["models"] = runner.choices("--models", args.models or preset["models"], is_model,
                                     "planar-K, radial-K (K >= 1) or nice")
@@ -195,14 +194,8 @@ def report(out, results):
   Raises:
     ValueError: if `results` lacks the config or has no task.
   """
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  runs, settings = results["tasks"], results.get("config")
-  if not runs or settings is None:
-    raise ValueError(f"{runner.results_path(out)} has no finished energy task"
-                     f"{'' if settings else ' and no config'}: nothing to report.")
+  runs, settings = runner.report_inputs(out, results, "energy task")
+  plt = runner.pyplot()
   model_names = list(dict.fromkeys(r["model"] for r in runs.values()))
   target_names = [t for t in targets.ENERGIES if any(r["target"] == t for r in runs.values())]
   lines = [f"# Energy study ({results['preset']} preset)", "",

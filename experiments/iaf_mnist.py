@@ -18,10 +18,6 @@ prior and each image's posterior density on a grid.
 import os
 
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
@@ -62,11 +58,8 @@ PRESETS = {
 # fmt: on
 
 
-def build(name, preset):
-  """A compiled `IAFVAE` for the named model (see `MODELS`)."""
-  model = IAFVAE(**MODELS[name], free_bits=preset["free_bits"])
-  model.compile(optimizer=keras.optimizers.Adamax(preset["learning_rate"]))
-  return model
+# build(name, preset): the compiled `IAFVAE` of the named model (see `MODELS`).
+build = vae_study.builder(IAFVAE, MODELS, keras.optimizers.Adamax, ("free_bits",))
 
 
 def _grid(cfg):
@@ -121,6 +114,7 @@ def _latent2d_figure(out):
   path = os.path.join(runner.task_folder(out, "latent2d"), "latent2d.npz")
   if not os.path.exists(path):
     return
+  plt = runner.pyplot()
   with np.load(path) as d:
     t, images, prior = d["t"], d["images"], d["prior"]
     panels = [

@@ -69,8 +69,8 @@ def parse_seeds(text):
 def add_arguments(parser):
   """`--seeds`, `--models`, `--parallel` (beside the runner's options)."""
   parser.add_argument("--seeds", default=None, help="e.g. 1-100 (default: the preset's)")
-  parser.add_argument("--models", nargs="+", default=["iflow", "ivae", "ivae-learned-mean"],
-                      help=f"some of {sorted(MODELS)}")
+  runner.add_names(parser, "--models", f"some of {sorted(MODELS)}",
+                   default=["iflow", "ivae", "ivae-learned-mean"])
   parser.add_argument("--parallel", default="auto",
                       help="train K seeds at once as one stacked model; 'auto' (default) "
                            "picks K for the device (models.stacked.auto_num_models)")

@@ -1,14 +1,12 @@
 """Table and figures of the iFlow study, rebuilt from `results.json` and the saved latents."""
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from experiments import runner
+from tfp_flows.metrics import match_sources
 
-from experiments import runner  # noqa: E402
-from tfp_flows.metrics import match_sources  # noqa: E402
+plt = runner.pyplot()
 
 
 def runs_of(results):
@@ -180,12 +178,10 @@ def write(out, results):
     ValueError: naming `results.json` if it holds no finished seed of the main study or no
       data settings.
   """
-  data = (results.get("config") or {}).get("data")
-  results = dict(results, runs=runs_of(results), data=data)
-  if not results["runs"].get("study") or not data:
-    raise ValueError(f"{runner.results_path(out)} lacks "
-                     f"{'the config data settings' if results['runs'].get('study') else 'finished study/<model>/<seed> tasks'}"
-                     ": nothing to report.")
+  _, config = runner.report_inputs(out, results, "study/<model>/<seed> task",
+                                   keep=lambda key, result: key.startswith("study/")
+                                   and key.count("/") == 2, config_keys=("data",))
+  results = dict(results, runs=runs_of(results), data=config["data"])
   figures = ["mcc_per_seed.png", "final_loss_per_seed.png"]
   _per_seed(results, "mcc", "MCC", os.path.join(out, figures[0]))
   _per_seed(results, "final_loss", "final loss (nats)", os.path.join(out, figures[1]))

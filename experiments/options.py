@@ -1,9 +1,13 @@
-"""Checks of the values of study options, one each, for every study's `configure`.
+"""The options several studies share, declared once, and checks of option values for `configure`.
 
 Part of `experiments.runner` (which re-exports these names: studies call `runner.choices`,
-...). Each takes the option's name as typed (e.g. `"--epochs"`) and the value argparse gave
-(strings, or a list of strings for a list option), returns the parsed value and, for a bad
-one, raises a ValueError naming the option, the value and what was expected, before any work.
+...). Declarations (a study's `add_arguments`, each with the study's own help text):
+`add_seed` (`--seed`), `add_names` (a list option such as `--models`), `add_count` (a count
+overriding the preset's, such as `--epochs`). Checks (a study's `configure`): each takes the
+option's name as typed (e.g. `"--epochs"`) and the value argparse gave (strings, or a list of
+strings for a list option), returns the parsed value and, for a bad one, raises a ValueError
+naming the option, the value and what was expected, before any work; `override_count`
+applies a count option to the config.
 """
 import math
 
@@ -82,3 +86,37 @@ def choices(option, values, allowed, expected=None):
     got = f"unknown {', '.join(map(repr, unknown))}" if unknown else f"no name in {values!r}"
     raise ValueError(f"{option}: {got}; expected {expected}, separated by spaces or commas.")
   return list(dict.fromkeys(names))
+
+
+def add_seed(parser, help):
+  """Declares `--seed`, the study's one seed (default "0"), checked in `configure` by `seed`."""
+  parser.add_argument("--seed", default="0", help=help)
+
+
+def add_names(parser, option, help, default=None):
+  """Declares the list option `option` (names, `nargs="+"`), checked in `configure` by `choices`.
+
+  `default` None: the preset's names (the study's `configure` falls back to them).
+  """
+  parser.add_argument(option, nargs="+", default=default, help=help)
+
+
+def add_count(parser, option, help):
+  """Declares `option`, a count >= 1 overriding the preset's (default None: the preset's).
+
+  `configure` applies it with `override_count`.
+  """
+  parser.add_argument(option, default=None, help=help)
+
+
+def override_count(config, args, option):
+  """Sets `config[name]` (name: `option` without `--`, `-` as `_`) to the option's value, if given.
+
+  Raises:
+    ValueError: naming `option`, if the value is not an integer >= 1.
+  """
+  name = option.lstrip("-").replace("-", "_")
+  value = getattr(args, name)
+  if value is not None:
+    config[name] = positive_int(option, value)
+  return config

@@ -51,11 +51,8 @@ PRESETS = {
 # fmt: on
 
 
-def build(name, preset):
-  """A compiled `DLGM` for the named model (see `MODELS`)."""
-  model = DLGM(**MODELS[name], kl_warmup_steps=preset["kl_warmup_steps"])
-  model.compile(optimizer=keras.optimizers.Adam(preset["learning_rate"]))
-  return model
+# build(name, preset): the compiled `DLGM` of the named model (see `MODELS`).
+build = vae_study.builder(DLGM, MODELS, keras.optimizers.Adam, ("kl_warmup_steps",))
 
 
 def add_arguments(parser):

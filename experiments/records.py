@@ -1,4 +1,5 @@
-"""`results.json` of a study's `--out` (read, check, migrate, locked merge) and task caches.
+"""`results.json` of a study's `--out` (read, check, migrate, locked merge), task caches, and
+the start of every study's `report` (`pyplot`, `report_inputs`).
 
 Part of `experiments.runner` (which re-exports these names); see its docstring.
 """
@@ -82,3 +83,47 @@ def warn_cache(path, problem):
   """The warning for a broken cache file of a task (`path`): it restarts from scratch."""
   warnings.warn(f"{path} is broken ({problem}); restarting this task from scratch.",
                 RuntimeWarning, stacklevel=2)
+
+
+def pyplot():
+  """`matplotlib.pyplot` on the Agg backend (files only, no display), imported on first use.
+
+  Every study's report draws through it, so a worker that only trains never loads matplotlib.
+  """
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  return plt
+
+
+def report_inputs(out, results, what, keep=None, config_keys=()):
+  """The finished tasks and the config a study's `report` needs, checked before any drawing.
+
+  Args:
+    out: the study's folder (its `results.json` is named in the error).
+    results: the runner's results dict (`study`, `preset`, `tasks`, `config`).
+    what: the tasks the report needs, in words, for the error, e.g. `"energy task"`.
+    keep: `(key, result) -> bool` choosing the tasks the report reads (None: all).
+    config_keys: fields the config must hold (the config itself is always required).
+
+  Returns:
+    `(tasks, config)`: `{key: result}` of the kept tasks (in the order of `results`), the config.
+
+  Raises:
+    ValueError: naming `results.json`, if no task is kept, or the config or one of
+      `config_keys` is missing, e.g. `runs/energy/results.json has no finished energy task:
+      nothing to report; run `tfp-flows reproduce energy` first.`
+  """
+  tasks = {k: v for k, v in results.get("tasks", {}).items() if keep is None or keep(k, v)}
+  config = results.get("config")
+  if not tasks:
+    raise ValueError(f"{results_path(out)} has no finished {what}: nothing to report; run "
+                     f"`tfp-flows reproduce {results.get('study')}` first.")
+  missing = [k for k in config_keys if config.get(k) is None] if config is not None else None
+  if missing is None or missing:
+    field = f" field {missing[0]!r}" if missing else ""
+    raise ValueError(f"{results_path(out)} lacks the config{field} of its {what}s: nothing to "
+                     "report.")
+  return tasks, config

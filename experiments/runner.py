@@ -5,7 +5,8 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 
 * `name` (str) and `presets` (dict preset name -> JSON-safe settings; quick | cpu | paper);
 * `add_arguments(parser)`: the study's own options (the runner adds `--preset`, `--out`,
-  `--workers`, `--scheduler` and `--verbose`);
+  `--workers`, `--scheduler` and `--verbose`); options several studies share are declared
+  by `experiments.options` (`add_seed`, `add_names`, `add_count`);
 * `configure(args, preset) -> dict`: validates the study's options with the runner's checks
   (ValueError naming the option, the value and what was expected) and returns the run config
   (JSON-safe), before any work;
@@ -18,7 +19,9 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
 * `run_task(key, config, ctx) -> dict`: trains/evaluates one task (or unit), returns a
   JSON-safe result dict, writes files only under `ctx.folder` / `ctx.folder_of(member)`;
 * `report(out, results) -> str`: writes `results.md` and figures from the results dict,
-  returns the markdown; raises ValueError naming what is missing;
+  returns the markdown; raises ValueError naming what is missing (it starts with
+  `runner.report_inputs`, the check of the finished tasks and config, and draws with
+  `runner.pyplot()`);
 * `migrate(results) -> dict | None` (optional): converts an older `results.json` layout of
   the study into this one (None: nothing to convert);
 * `tensorflow` (default True): its tasks use TensorFlow, which each worker then imports first
@@ -54,9 +57,9 @@ import os
 import re
 
 from experiments.options import (  # noqa: F401 -- part of the runner's API
-    choices, integer, number, positive_int, seed)
+    add_count, add_names, add_seed, choices, integer, number, override_count, positive_int, seed)
 from experiments.records import (  # noqa: F401 -- part of the runner's API
-    read_results, record, results_path, warn_cache, write_json)
+    pyplot, read_results, record, report_inputs, results_path, warn_cache, write_json)
 from experiments.task import (  # noqa: F401 -- part of the runner's API
     TaskContext, execute, quiet_tensorflow, task_folder)
 

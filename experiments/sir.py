@@ -57,9 +57,9 @@ PRESETS = {
 
 def add_arguments(parser):
   """The study's options: `--variants`, `--epochs`, `--seed`."""
-  parser.add_argument("--variants", nargs="+", default=None, help=f"some of {sorted(MODELS)}")
-  parser.add_argument("--epochs", default=None, help="training epochs (overrides the preset)")
-  parser.add_argument("--seed", default="0", help="seed of observations, simulations and models")
+  runner.add_names(parser, "--variants", f"some of {sorted(MODELS)}")
+  runner.add_count(parser, "--epochs", "training epochs (overrides the preset)")
+  runner.add_seed(parser, "seed of observations, simulations and models")
 
 
 def configure(args, preset):
@@ -68,8 +68,7 @@ def configure(args, preset):
   Raises:
     ValueError: naming the option, for an unknown variant, epochs < 1 or a bad seed.
   """
-  if args.epochs is not None:
-    preset["epochs"] = runner.positive_int("--epochs", args.epochs)
+  runner.override_count(preset, args, "--epochs")
   preset["seed"] = runner.seed("--seed", args.seed)
   preset["variants"] = runner.choices("--variants", args.variants or preset["variants"], MODELS)
   return preset

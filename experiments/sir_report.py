@@ -1,13 +1,11 @@
 """Table and figures of the SIR simulation-based-inference study (`experiments.sir`)."""
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from experiments import runner
 
-from experiments import runner  # noqa: E402
+plt = runner.pyplot()
 
 
 def _fmt(values, digits=2):
@@ -117,10 +115,8 @@ def report(out, results):
   Raises:
     ValueError: if no model task has finished.
   """
-  done = [k for k in results["tasks"] if not k.startswith("reference/")]
-  if not done:
-    raise ValueError(f"{runner.results_path(out)} has no finished SIR model task; run "
-                     "`tfp-flows reproduce sir` first.")
+  runner.report_inputs(out, results, "SIR model task",
+                       keep=lambda key, result: not key.startswith("reference/"))
   refs = {k: v for k, v in results["tasks"].items() if k.startswith("reference/")}
   ref_lines = [f"- {k}: max R-hat per observation {_fmt(v['max_rhat'], 3)}, min ESS "
                f"{_fmt(v['min_ess'], 0)}, converged {sum(v['converged'])}/{len(v['converged'])}, "

@@ -49,9 +49,9 @@ PRESETS = {
 
 def add_arguments(parser):
   """Options beside the runner's: `--models`, `--steps`, `--seed`, `--data-dir`, `--mnist-dir`."""
-  parser.add_argument("--models", nargs="+", default=None, help=f"subset of {MODELS}")
-  parser.add_argument("--steps", default=None, help="training steps per model (>= 1)")
-  parser.add_argument("--seed", default="0", help="seed of weights and batches, 0 .. 2**32-1")
+  runner.add_names(parser, "--models", f"subset of {MODELS}")
+  runner.add_count(parser, "--steps", "training steps per model (>= 1)")
+  runner.add_seed(parser, "seed of weights and batches, 0 .. 2**32-1")
   parser.add_argument("--data-dir", default=None, help="tfds data_dir of spatial_mnist")
   parser.add_argument("--mnist-dir", default=None, help="MNIST IDX files (first build only)")
 
@@ -62,8 +62,7 @@ def configure(args, preset):
   Raises:
     ValueError: naming the option, for an unknown model, `--steps` < 1 or a bad seed.
   """
-  if args.steps is not None:
-    preset["steps"] = runner.positive_int("--steps", args.steps)
+  runner.override_count(preset, args, "--steps")
   preset["seed"] = runner.seed("--seed", args.seed)
   preset["models"] = runner.choices("--models", args.models or MODELS, MODELS)
   preset["data_dir"], preset["mnist_dir"] = args.data_dir, args.mnist_dir
@@ -152,14 +151,8 @@ def report(out, results):
   Raises:
     ValueError: if `results` has no finished task or no config.
   """
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  runs, config = results["tasks"], results.get("config")
-  if not runs or config is None:
-    raise ValueError(f"{runner.results_path(out)} has no finished spatial-mnist task"
-                     f"{'' if config else ' and no config'}: nothing to report.")
+  runs, config = runner.report_inputs(out, results, "spatial-mnist task")
+  plt = runner.pyplot()
   names = [m for m in MODELS if f"model/{m}" in runs]
   lines = [f"# SpatialMNIST ({results['preset']} preset)", "",
            f"Settings: {json.dumps(config)}", "",

@@ -48,19 +48,17 @@ PRESETS = {
 
 def add_arguments(parser):
   """Options beside the runner's: `--models`, `--fit-steps`, `--data-dir`, `--seed`."""
-  parser.add_argument("--models", nargs="+", default=None, help=f"subset of {MODELS}")
-  parser.add_argument("--fit-steps", default=None, help="override the preset's training steps")
+  runner.add_names(parser, "--models", f"subset of {MODELS}")
+  runner.add_count(parser, "--fit-steps", "override the preset's training steps")
   parser.add_argument("--data-dir", default=None, help="tfds data directory")
-  parser.add_argument("--seed", default="0", help="seed of weights and data order")
+  runner.add_seed(parser, "seed of weights and data order")
 
 
 def configure(args, preset):
   """The run config. Raises ValueError naming `--models`, `--fit-steps` or `--seed` for bad values."""
   config = dict(preset, seed=runner.seed("--seed", args.seed), data_dir=args.data_dir)
   config["models"] = runner.choices("--models", args.models or preset["models"], MODELS)
-  if args.fit_steps is not None:
-    config["fit_steps"] = runner.positive_int("--fit-steps", args.fit_steps)
-  return config
+  return runner.override_count(config, args, "--fit-steps")
 
 
 def tasks(config):

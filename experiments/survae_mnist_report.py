@@ -13,17 +13,10 @@ import os
 
 import numpy as np
 
+from experiments import runner
 from tfp_flows.surjections.base import MARKS
 
 RADIUS_90 = math.sqrt(-2.0 * math.log(0.1))  # P(|z| < r) = 0.9 for z ~ N(0, I_2)
-
-
-def _models(results):
-  tasks = results.get("tasks", {})
-  models = [k.split("/")[1] for k in tasks if k.startswith("model/")]
-  if not models:
-    raise ValueError("results hold no finished model task (model/<name>); run the study first.")
-  return models, tasks
 
 
 def _table(results, models, tasks):
@@ -48,13 +41,11 @@ def report(out, results):
   Raises:
     ValueError: if no model task has finished, or a model's files are missing.
   """
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  models, tasks = _models(results)
-  config = results["config"]
+  done, config = runner.report_inputs(out, results, "model/<name> task",
+                                      keep=lambda key, result: key.startswith("model/"),
+                                      config_keys=("temperatures",))
+  plt = runner.pyplot()
+  models, tasks = [k.split("/")[1] for k in done], results["tasks"]
   folder = lambda key: os.path.join(out, "tasks", *key.split("/"))  # noqa: E731
   classifier = tasks.get("classifier", {}).get("test_accuracy")
   text = [f"# SurVAE flows on MNIST (preset {results['preset']})", "",

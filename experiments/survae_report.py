@@ -135,16 +135,9 @@ def report(out, results):
     ValueError: naming `results.json` if it holds no finished `<model>/<dataset>` task or no
       config.
   """
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  r = {k: v for k, v in results["tasks"].items() if not k.startswith("data/")}
-  s = results.get("config")
-  if not r or not s or any("dataset" not in v for v in r.values()):
-    raise ValueError(f"{runner.results_path(out)} lacks finished <model>/<dataset> tasks of the "
-                     "survae-toy study or their config: nothing to report.")
+  r, s = runner.report_inputs(out, results, "<model>/<dataset> task",
+                              keep=lambda k, v: not k.startswith("data/") and "dataset" in v)
+  plt = runner.pyplot()
   sets = lambda models: [
     d
     for d in dict.fromkeys(v["dataset"] for v in r.values())

@@ -220,9 +220,9 @@ def train_one(trainer, dataset, data_dir=None, seed=0, ctx=None):
 
 def add_arguments(parser):
   """Options beside the runner's (`--preset` quick | paper, `--out`, ...)."""
-  parser.add_argument("--iterations", default=None, help="override the preset (>= 1)")
+  runner.add_count(parser, "--iterations", "override the preset (>= 1)")
   parser.add_argument("--data-dir", default=None, help="tfds data directory")
-  parser.add_argument("--seed", default="0", help="seed of weights and shuffling, 0 .. 2**32-1")
+  runner.add_seed(parser, "seed of weights and shuffling, 0 .. 2**32-1")
 
 
 def configure(args, preset):
@@ -231,8 +231,7 @@ def configure(args, preset):
   Raises:
     ValueError: naming the option, for `--iterations` < 1 or a seed outside 0 .. 2**32 - 1.
   """
-  if args.iterations is not None:
-    preset["iterations"] = runner.positive_int("--iterations", args.iterations)
+  runner.override_count(preset, args, "--iterations")
   return dict(preset, seed=runner.seed("--seed", args.seed), data_dir=args.data_dir)
 
 

@@ -9,13 +9,11 @@ written by `experiments.vae_study`.
 import json
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments import runner
+
+plt = runner.pyplot()
 
 BASELINE = "diagonal"
 
@@ -162,11 +160,9 @@ def write(out, results, title, sections=()):
   Raises:
     ValueError: naming `results.json` if it holds no config or no finished model task.
   """
-  config = results.get("config") or {}
-  runs = {k: v for k, v in results["tasks"].items() if "elbo" in v and "log_likelihood" in v}
-  if not runs or "eval_seed" not in config:
-    raise ValueError(f"{runner.results_path(out)} lacks {'finished model tasks' if config else 'the config'}"
-                     " of a VAE study: nothing to report.")
+  runs, config = runner.report_inputs(
+      out, results, "model task", keep=lambda key, result: "elbo" in result
+      and "log_likelihood" in result, config_keys=("eval_seed",))
   settings = {k: v for k, v in config.items()
               if k not in ("models", "mnist_dir", "data_dir", "eval_seed")}
   lines = [

@@ -1,7 +1,8 @@
 """What the binarized-MNIST VAE studies (`iaf-mnist`, `planar-mnist`) share: options, training, evaluation.
 
 Each study is an `experiments.runner.Study` with one task per model (key: the model's name);
-`vae_study` gives it `add_arguments`, `configure` and the task body `run_model`:
+`vae_study` gives it `add_arguments`, `configure`, its model `builder` and the task body
+`run_model`:
 
 * The task folder `tasks/<name>/` holds `model.weights.h5` (weights and optimizer state) of
   the last finished epoch whose loss and weights were finite, and `state.json` (epochs done,
@@ -43,13 +44,8 @@ CACHE = ("model.weights.h5", "state.json")
 
 def add_arguments(parser, models):
   """The options both studies share, beside the runner's (`--preset`, `--out`, ...)."""
-  parser.add_argument(
-    "--models",
-    nargs="+",
-    default=None,
-    help=f"some of {sorted(models)} (default: the preset's)",
-  )
-  parser.add_argument("--epochs", default=None, help="override the preset's epochs (>= 1)")
+  runner.add_names(parser, "--models", f"some of {sorted(models)} (default: the preset's)")
+  runner.add_count(parser, "--epochs", "override the preset's epochs (>= 1)")
   parser.add_argument(
     "--mnist-dir", default=None, help="folder of the MNIST IDX files (default: tfp_flows' default)"
   )
@@ -67,11 +63,32 @@ def configure(args, preset, models):
     raise ValueError(
       f"iw_points ({preset['iw_points']}) must be <= eval_points ({preset['eval_points']})."
     )
-  if args.epochs is not None:
-    preset["epochs"] = runner.positive_int("--epochs", args.epochs)
+  runner.override_count(preset, args, "--epochs")
   names = runner.choices("--models", args.models or preset["models"], models)
   return dict(preset, models=names, mnist_dir=args.mnist_dir, data_dir=args.data_dir,
               eval_seed=EVAL_SEED)
+
+
+def builder(model_class, models, optimizer, preset_options=()):
+  """The `build(name, preset)` of a VAE study: the named model, compiled.
+
+  Args:
+    model_class: a `tfp_flows.models.vae.BernoulliVAE` subclass, e.g. `IAFVAE` or `DLGM`.
+    models: the study's dict name -> constructor keyword arguments.
+    optimizer: a Keras optimizer class, made with the preset's `learning_rate`.
+    preset_options: constructor arguments taken from the preset, e.g. `("free_bits",)`.
+
+  Returns:
+    `build(name, preset) -> model_class(**models[name], **{o: preset[o] for o in
+    preset_options})`, compiled with `optimizer(preset["learning_rate"])`.
+  """
+
+  def build(name, preset):
+    model = model_class(**models[name], **{o: preset[o] for o in preset_options})
+    model.compile(optimizer=optimizer(preset["learning_rate"]))
+    return model
+
+  return build
 
 
 def data_options(config):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_flows.checks import (check_bool, check_callable, check_int, check_ints, check_positive,
-                              check_values)
+from tfp_flows.checks import (check_bool, check_callable, check_choice, check_finite, check_int,
+                              check_ints, check_positive, check_values)
 
 
 @pytest.mark.parametrize("call, expected", [
@@ -13,6 +13,9 @@ from tfp_flows.checks import (check_bool, check_callable, check_int, check_ints,
     (lambda: check_int("Owner", "size", np.int64(2), minimum=2), 2),
     (lambda: check_int("Owner", "blocks", 0, minimum=0), 0),
     (lambda: check_int("Owner", "size", None, optional=True), None),
+    (lambda: check_int("Owner", "seed", 2**32 - 1, minimum=0, maximum=2**32 - 1), 2**32 - 1),
+    (lambda: check_finite("Owner", "slope", np.float64(-0.5)), -0.5),
+    (lambda: check_choice("Owner", "mode", "b", ("a", "b")), "b"),
     (lambda: check_ints("Owner", "shape", [4, np.int32(5)]), (4, 5)),
     (lambda: check_ints("Owner", "hidden", ()), ()),
     (lambda: check_positive("Owner", "bound", 2), 2.0),
@@ -38,6 +41,16 @@ def test_good_input_comes_back_in_canonical_form(call, expected):
      r"^Owner: size must be an integer >= 1, got None of type NoneType\.$"),
     (lambda: check_int("Owner", "size", "3", optional=True), TypeError,
      r"^Owner: size must be an integer >= 1 or None, got '3' of type str\.$"),
+    (lambda: check_int("Owner", "seed", 2**32, minimum=0, maximum=2**32 - 1), ValueError,
+     r"^Owner: seed must be an integer in 0 \.\. 4294967295, got 4294967296\.$"),
+    (lambda: check_int("Owner", "seed", -1, minimum=0, maximum=9), ValueError,
+     r"^Owner: seed must be an integer in 0 \.\. 9, got -1\.$"),
+    (lambda: check_finite("Owner", "slope", float("nan")), ValueError,
+     r"^Owner: slope must be a finite number, got nan\.$"),
+    (lambda: check_finite("Owner", "slope", None), TypeError,
+     r"^Owner: slope must be a finite number, got None of type NoneType\.$"),
+    (lambda: check_choice("Owner", "mode", "c", ("a", "b")), ValueError,
+     r"^Owner: mode must be one of \('a', 'b'\), got 'c'\.$"),
     (lambda: check_ints("Owner", "shape", (4, 0)), ValueError,
      r"^Owner: shape\[1\] must be an integer >= 1, got 0\.$"),
     (lambda: check_ints("Owner", "shape", 4), TypeError,

@@ -3,16 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flow_checks import autodiff_log_det, check_conditional_layer
 from tfp_flows.bijectors import Planar
 from tfp_flows import layers
-
-
-def _autodiff_logdet(bijector, z):
-  z = tf.constant(z)
-  with tf.GradientTape() as tape:
-    tape.watch(z)
-    x = bijector.forward(z)
-  return np.linalg.slogdet(tape.batch_jacobian(x, z).numpy())[1]
 
 
 CASES = {  # name: (u, w, b); wu = w^T u
@@ -35,7 +28,7 @@ def test_round_trip_and_log_det_float64(name):
   z[50:100] = z[:50] + 1e-3 * rng.normal(size=(50, 2))
   x = bij.forward(z)
   np.testing.assert_allclose(bij.inverse(tf.identity(x)), z, atol=1e-10, rtol=0)
-  np.testing.assert_allclose(bij.forward_log_det_jacobian(z, 1), _autodiff_logdet(bij, z),
+  np.testing.assert_allclose(bij.forward_log_det_jacobian(z, 1), autodiff_log_det(bij, z),
                              atol=1e-6, rtol=0)
   np.testing.assert_allclose(bij.inverse_log_det_jacobian(tf.identity(x), 1),
                              -bij.forward_log_det_jacobian(z, 1), atol=1e-8)
@@ -94,16 +87,7 @@ def test_inverse_gradient_matches_finite_differences():
 
 
 def test_layer_conditional_params_and_float64():
-  layer = layers.Planar(2, context_size=3, dtype="float64")
-  context = tf.constant(np.random.default_rng(4).normal(size=(5, 3)))
-  bij = layer.bijector(context)
-  inner = layer.make_bijector(context, None)  # the hook's bijector, whose parameters bij reads at use
-  assert bij.experimental_batch_shape() == [5]
-  assert inner.u.shape == (5, 2) and inner.b.shape == (5,) and inner.dtype == tf.float64
-  x = tf.constant(np.random.default_rng(5).normal(size=(5, 2)))
-  np.testing.assert_allclose(bij.forward(tf.identity(layer(x, context=context))), x, atol=1e-10)
-  with pytest.raises(ValueError, match="context"):
-    layer.bijector()
+  check_conditional_layer(layers.Planar, u=(5, 2), b=(5,))
 
 
 @pytest.mark.parametrize("wu", [-20.0, -40.0, -100.0])

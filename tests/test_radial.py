@@ -3,16 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flow_checks import autodiff_log_det, check_conditional_layer
 from tfp_flows.bijectors import Radial
 from tfp_flows import layers
-
-
-def _autodiff_logdet(bijector, z):
-  z = tf.constant(z)
-  with tf.GradientTape() as tape:
-    tape.watch(z)
-    x = bijector.forward(z)
-  return np.linalg.slogdet(tape.batch_jacobian(x, z).numpy())[1]
 
 
 CASES = {  # name: (z0, alpha, beta); beta_hat = -alpha + softplus(beta)
@@ -33,7 +26,7 @@ def test_round_trip_and_log_det_float64(name):
   z[:50] = np.asarray(z0) + radii * rng.normal(size=(50, len(z0)))
   x = bij.forward(z)
   np.testing.assert_allclose(bij.inverse(tf.identity(x)), z, atol=1e-10, rtol=0)
-  np.testing.assert_allclose(bij.forward_log_det_jacobian(z, 1), _autodiff_logdet(bij, z),
+  np.testing.assert_allclose(bij.forward_log_det_jacobian(z, 1), autodiff_log_det(bij, z),
                              atol=1e-6, rtol=0)
 
 
@@ -67,12 +60,5 @@ def test_runtime_alpha_checked_with_validate_args():
 
 
 def test_layer_conditional_params_and_float64():
-  layer = layers.Radial(2, context_size=3, dtype="float64")
-  context = tf.constant(np.random.default_rng(4).normal(size=(5, 3)))
-  bij = layer.bijector(context)
-  inner = layer.make_bijector(context, None)  # the hook's bijector, whose parameters bij reads at use
-  assert bij.experimental_batch_shape() == [5]
-  assert inner.z0.shape == (5, 2) and inner.alpha.shape == (5,) and inner.dtype == tf.float64
+  inner = check_conditional_layer(layers.Radial, z0=(5, 2), alpha=(5,))
   assert np.all(inner.alpha.numpy() > 0)
-  x = tf.constant(np.random.default_rng(5).normal(size=(5, 2)))
-  np.testing.assert_allclose(bij.forward(tf.identity(layer(x, context=context))), x, atol=1e-10)

@@ -69,7 +69,7 @@ def test_broken_and_foreign_results_json_are_named(tmp_path, capsys):
   runner.write_json(str(path), dict(study="iflow", preset="quick", tasks={"planar-2/U1": {}}))
   with pytest.raises(SystemExit):  # another study's results relabelled
     cli.main(["report", "--out", str(tmp_path)])
-  assert "lacks finished study/<model>/<seed> tasks" in capsys.readouterr().err
+  assert "has no finished study/<model>/<seed> task" in capsys.readouterr().err
   runner.write_json(str(path), dict(study="energy", preset="quick", tasks={}))
   with pytest.raises(ValueError, match="no finished energy task"):
     energy.report(str(tmp_path), runner.read_results(str(tmp_path), energy.STUDY))

@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 
-def check_int(owner, name, value, minimum=1, optional=False):
-  """An integer argument `>= minimum` as a Python `int` (or `None` when `optional`).
+def check_int(owner, name, value, minimum=1, optional=False, maximum=None):
+  """An integer argument in `minimum .. maximum` as a Python `int` (or `None` when `optional`).
 
   Args:
     owner: the class or function name, for the message.
@@ -34,21 +34,23 @@ def check_int(owner, name, value, minimum=1, optional=False):
       even integral ones such as `2.0`, are rejected).
     minimum: the smallest allowed value.
     optional: whether `None` is allowed (and returned as is).
+    maximum: the largest allowed value (None: no bound), e.g. `2**32 - 1` for a NumPy seed.
 
   Returns:
     `int(value)`, or `None`.
 
   Raises:
     TypeError: if `value` is not an integer (nor `None` when `optional`).
-    ValueError: if `value < minimum`.
+    ValueError: if `value < minimum` or `value > maximum`.
   """
   if value is None and optional:
     return None
-  expected = f"an integer >= {minimum}{' or None' if optional else ''}"
+  bounds = f">= {minimum}" if maximum is None else f"in {minimum} .. {maximum}"
+  expected = f"an integer {bounds}{' or None' if optional else ''}"
   if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
     raise TypeError(f"{owner}: {name} must be {expected}, got {value!r} of type "
                     f"{type(value).__name__}.")
-  if value < minimum:
+  if value < minimum or (maximum is not None and value > maximum):
     raise ValueError(f"{owner}: {name} must be {expected}, got {int(value)}.")
   return int(value)
 
@@ -90,12 +92,38 @@ def check_positive(owner, name, value):
     TypeError: if `value` is not a real number.
     ValueError: if it is not finite or not `> 0`.
   """
+  return _check_real(owner, name, value, "a positive finite number", lambda v: v > 0)
+
+
+def check_finite(owner, name, value):
+  """A finite real argument of any sign as a Python `float`.
+
+  Raises:
+    TypeError: if `value` is not a real number (bools are rejected).
+    ValueError: if it is NaN or infinite.
+  """
+  return _check_real(owner, name, value, "a finite number", lambda v: True)
+
+
+def _check_real(owner, name, value, expected, ok):
   if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-    raise TypeError(f"{owner}: {name} must be a positive finite number, got {value!r} of "
-                    f"type {type(value).__name__}.")
-  if not (math.isfinite(value) and value > 0):
-    raise ValueError(f"{owner}: {name} must be a positive finite number, got {value!r}.")
+    raise TypeError(f"{owner}: {name} must be {expected}, got {value!r} of type "
+                    f"{type(value).__name__}.")
+  if not (math.isfinite(value) and ok(value)):
+    raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}.")
   return float(value)
+
+
+def check_choice(owner, name, value, choices):
+  """One of the allowed values `choices` (a tuple), returned as is.
+
+  Raises:
+    ValueError: if `value` is not in `choices`, e.g. `f: activation must be one of ('xtanh',
+      'lrelu'), got 'relu'.`
+  """
+  if value not in choices:
+    raise ValueError(f"{owner}: {name} must be one of {tuple(choices)}, got {value!r}.")
+  return value
 
 
 def check_bool(owner, name, value):

@@ -70,12 +70,9 @@ class MnistIdx(LocalCodePath, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    files = mnist_files.verify(dl_manager.manual_dir)
-    train, test = (mnist_files.read_idx(files[f"{s}-images-idx3-ubyte"]) for s in ("train", "t10k"))
+    (train, train_labels), (test, test_labels) = mnist_files.read_verified(dl_manager.manual_dir)
     if self.builder_config.name == "binarized":
       train, test = _static_binarization(train, 0), _static_binarization(test, 1)
-    train_labels = mnist_files.read_idx(files["train-labels-idx1-ubyte"])
-    test_labels = mnist_files.read_idx(files["t10k-labels-idx1-ubyte"])
     n = SPLITS["train"]
     return {
       "train": self._generate_examples(train[:n], train_labels[:n]),

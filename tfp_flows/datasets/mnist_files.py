@@ -83,6 +83,26 @@ def read_idx(path):
   return _parse_idx(_read_bytes(path), path)
 
 
+def read_verified(dir=None):
+  """The four files of `dir`, verified, as arrays: `((train images, labels), (test images, labels))`.
+
+  The one reader of the tfds builders made from these files (`mnist_idx`, `spatial_mnist`).
+
+  Args:
+    dir: the directory (None: `default_dir()`).
+
+  Returns:
+    `((train [60000, 28, 28], train labels [60000]), (test [10000, 28, 28], test labels
+    [10000]))`, uint8, in file order.
+
+  Raises:
+    FileNotFoundError / ValueError: as `verify`.
+  """
+  files = verify(dir)
+  return tuple((read_idx(files[f"{s}-images-idx3-ubyte"]), read_idx(files[f"{s}-labels-idx1-ubyte"]))
+               for s in ("train", "t10k"))
+
+
 def _find(dir, name):
   for candidate in (name, name + ".gz"):
     path = os.path.join(dir, candidate)

@@ -10,10 +10,9 @@ draw for draw, so that seed ``s`` here is seed ``s`` of the published study (its
 ``-x 1000_40_5_5_3_<s>_gauss_xtanh_u_f`` runs).
 """
 
-import math
-import numbers
-
 import numpy as np
+
+from tfp_flows.checks import check_bool, check_choice, check_finite, check_int, check_positive
 
 ACTIVATIONS = ("xtanh", "lrelu", "sigmoid", "none")
 SETTINGS = {
@@ -22,20 +21,9 @@ SETTINGS = {
   # 2-D visualisation setting (arXiv:1909.12555): L=1000, M=5, n=2, 3 layers.
   "visual": dict(n_per_segment=1000, n_segments=5, dim=2, n_layers=3),
 }
+SEED_MAX = 2**32 - 1  # NumPy's RandomState seeds are 32-bit
 _N_COND_DRAWS = 10_000
 _COND_PERCENTILE = 25
-
-
-def _check_positive_int(name, value):
-  if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-    raise ValueError(f"{name} must be a positive int, got {value!r}")
-  return int(value)
-
-
-def _check_seed(seed):
-  if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-    raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
-  return int(seed)
 
 
 def _normalise_columns(a):
@@ -126,7 +114,7 @@ def nonstationary_sources(
     n_segments: M, number of segments (positive int).
     dim: n, dimension of sources and observations (positive int).
     n_layers: Number of mixing layers (positive int).
-    seed: `RandomState` seed, an int in [0, 2**32 - 1].
+    seed: `RandomState` seed, an int in 0 .. 2**32 - 1.
     activation: One of "xtanh" (``tanh(v) + slope * v``), "lrelu" (leaky ReLU
       with negative slope `slope`), "sigmoid", "none" (linear mixing).
     slope: Slope of "xtanh" / "lrelu"; a finite float, > 0 for "lrelu".
@@ -137,24 +125,21 @@ def nonstationary_sources(
     ``s`` [N, dim] sources, ``u`` [N, n_segments] one-hot segment labels.
 
   Raises:
-    ValueError: For a size that is not a positive int, a seed outside
-      [0, 2**32 - 1], an unknown activation, a non-finite slope (or one <= 0
-      with "lrelu"), or a non-bool `uncentered`.
+    TypeError: For a size or seed that is not an integer, a slope that is not a
+      real number, or a non-bool `uncentered`.
+    ValueError: For a size < 1, a seed outside 0 .. 2**32 - 1, an unknown
+      activation, a non-finite slope (or one <= 0 with "lrelu").
   """
-  n_per_segment = _check_positive_int("n_per_segment", n_per_segment)
-  n_segments = _check_positive_int("n_segments", n_segments)
-  dim = _check_positive_int("dim", dim)
-  n_layers = _check_positive_int("n_layers", n_layers)
-  seed = _check_seed(seed)
-  if activation not in ACTIVATIONS:
-    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-  if not isinstance(slope, numbers.Real) or not math.isfinite(slope):
-    raise ValueError(f"slope must be a finite float, got {slope!r}")
-  if activation == "lrelu" and slope <= 0:
-    raise ValueError(f"slope must be > 0 for activation 'lrelu', got {slope!r}")
-  slope = float(slope)  # a Python float keeps `slope * v` in float32
-  if not isinstance(uncentered, (bool, np.bool_)):
-    raise ValueError(f"uncentered must be a bool, got {uncentered!r}")
+  owner = "nonstationary_sources"
+  n_per_segment = check_int(owner, "n_per_segment", n_per_segment)
+  n_segments = check_int(owner, "n_segments", n_segments)
+  dim = check_int(owner, "dim", dim)
+  n_layers = check_int(owner, "n_layers", n_layers)
+  seed = check_int(owner, "seed", seed, minimum=0, maximum=SEED_MAX)
+  activation = check_choice(owner, "activation", activation, ACTIVATIONS)
+  # A Python float keeps `slope * v` in float32; "lrelu" needs a positive slope.
+  slope = (check_positive if activation == "lrelu" else check_finite)(owner, "slope", slope)
+  uncentered = check_bool(owner, "uncentered", uncentered)
 
   rs = np.random.RandomState(seed)
   n_total = n_per_segment * n_segments

@@ -13,8 +13,9 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
+from tfp_flows.checks import check_choice, check_int
 from tfp_flows.datasets.code_path import LocalCodePath
-from tfp_flows.datasets.nonstationary import SETTINGS, _check_seed, nonstationary_sources
+from tfp_flows.datasets.nonstationary import SEED_MAX, SETTINGS, nonstationary_sources
 
 _PREDEFINED_SEEDS = range(1, 101)
 _CITATION = """@inproceedings{li2020identifying,
@@ -40,8 +41,7 @@ class NonstationaryConfig(tfds.core.BuilderConfig):
 
 
 def _config(setting, seed):
-  if setting not in SETTINGS:
-    raise ValueError(f"config must be one of {tuple(SETTINGS)}, got {setting!r}")
+  check_choice("make_builder", "config", setting, tuple(SETTINGS))
   return NonstationaryConfig(
     name=f"{setting}_seed{seed}",
     setting=setting,
@@ -98,7 +98,7 @@ def make_builder(config="study", seed=1, data_dir=None):
 
   Args:
     config: "study" or "visual" (see `SETTINGS`).
-    seed: Generator seed, an int in [0, 2**32 - 1]; seeds outside 1..100 get a
+    seed: Generator seed, an int in 0 .. 2**32 - 1; seeds outside 1..100 get a
       custom config of the same name pattern ``<config>_seed<seed>``.
     data_dir: tfds data directory (None: the tfds default).
 
@@ -106,10 +106,10 @@ def make_builder(config="study", seed=1, data_dir=None):
     A `NonstationarySources` instance (not yet prepared).
 
   Raises:
-    ValueError: For an unknown `config` or a seed that is not an int in
-      [0, 2**32 - 1].
+    TypeError: For a seed that is not an integer.
+    ValueError: For an unknown `config` or a seed outside 0 .. 2**32 - 1.
   """
-  seed = _check_seed(seed)
+  seed = check_int("make_builder", "seed", seed, minimum=0, maximum=SEED_MAX)
   builder_config = _config(config, seed)
   if seed in _PREDEFINED_SEEDS:
     builder_config = builder_config.name

@@ -107,10 +107,7 @@ class SpatialMnist(LocalCodePath, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    files = mnist_files.verify(dl_manager.manual_dir)
-    train, test = (mnist_files.read_idx(files[f"{s}-images-idx3-ubyte"]) for s in ("train", "t10k"))
-    train_labels = mnist_files.read_idx(files["train-labels-idx1-ubyte"])
-    test_labels = mnist_files.read_idx(files["t10k-labels-idx1-ubyte"])
+    (train, train_labels), (test, test_labels) = mnist_files.read_verified(dl_manager.manual_dir)
     n = SPLITS["train"]
     return {
       "train": self._generate_examples(train, train_labels, 0, range(n)),
