@@ -4,6 +4,8 @@ import itertools
 import os
 import re
 
+import pytest
+
 from experiments import STUDIES, runner
 from tfp_flows import cli
 
@@ -47,3 +49,13 @@ def test_every_readme_command_parses_and_passes_the_option_checks(tmp_path, monk
     else:
       assert not rest, f"{argv}: unrecognized {rest}"
   assert not os.listdir(tmp_path)  # nothing ran
+
+
+def test_reproduce_study_help_lists_the_study_options(capsys):
+  with pytest.raises(SystemExit) as stop:
+    cli.main(["reproduce", "energy", "--help"])
+  assert stop.value.code == 0
+  shown = capsys.readouterr().out
+  assert "tfp-flows reproduce energy" in shown
+  for option in ("--preset", "--workers", "--targets", "--models"):
+    assert option in shown, shown

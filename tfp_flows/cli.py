@@ -10,11 +10,13 @@ def parser():
   """The `tfp-flows` argument parser (`reproduce STUDY`, `report --out DIR`, `data mnist`).
 
   `reproduce` takes the study's own options as unknown arguments: `parse_known_args` returns
-  them for `experiments.runner`.
+  them for `experiments.runner`, whose study parser also answers `reproduce STUDY --help`
+  (so the `reproduce` parser adds no `--help` of its own).
   """
   top = argparse.ArgumentParser(prog="tfp-flows", description=__doc__)
   sub = top.add_subparsers(dest="command", required=True)
-  rep = sub.add_parser("reproduce", help="run a study end to end")
+  rep = sub.add_parser("reproduce", help="run a study end to end (STUDY --help: its options)",
+                       add_help=False)
   rep.add_argument("study", choices=sorted(STUDIES))
   report = sub.add_parser("report", help="rebuild table and figures from --out")
   report.add_argument("--out", required=True)
