@@ -166,6 +166,36 @@ def child(args):
                    loss_last=float(losses[-1]), parameters=int(params)), f)
 
 
+def score(samples, q, seed):
+  """C2ST (the study's protocol) and the shape of draws `q [O, n, P]` against `samples [O, M, P]`.
+
+  Besides C2ST per observation: per observation and parameter, the width ratio
+  std(log theta | q) / std(log theta | reference) (< 1: overconfident) and the
+  shift |mean difference of log theta| in reference standard deviations.
+  """
+  from experiments import sir
+  scores = sir.c2st_against_reference(samples, q, seed)
+  log_q, log_ref = np.log(np.asarray(q, float)), np.log(np.asarray(samples, float))
+  ref_std = log_ref.std(axis=1)
+  return dict(c2st=[round(s, 4) for s in scores], c2st_mean=round(float(np.mean(scores)), 4),
+              width_ratio=np.round(log_q.std(axis=1) / ref_std, 3).tolist(),
+              shift=np.round(np.abs(log_q.mean(1) - log_ref.mean(1)) / ref_std, 3).tolist())
+
+
+def score_only(args):
+  """Re-scores the draws a finished run left in `--work` (no training); prints JSON."""
+  sys.path.insert(0, REPO)
+  ref = np.load(args.reference)
+  results = {}
+  for side in args.sides:
+    with open(os.path.join(args.work, f"{side}.json")) as f:
+      info = json.load(f)
+    q = np.load(os.path.join(args.work, f"{side}.npz"))["q"]
+    results[side] = dict(info, **score(ref["samples"], q, args.seed))
+  print(json.dumps({"benchmark": "sir_bayesflow", "score_only": args.work,
+                    "reference": args.reference, "results": results}))
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--reference", default=None,
@@ -180,6 +210,8 @@ def main(argv=None):
   parser.add_argument("--repeats", type=int, default=1, help="rounds over the sides, interleaved")
   parser.add_argument("--work", default="/tmp/sir_bayesflow", help="folder for pairs and draws")
   parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity of the sides")
+  parser.add_argument("--score-only", action="store_true",
+                      help="re-score the draws of a finished run in --work (needs --reference)")
   parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # subprocess mode
   parser.add_argument("--config", help=argparse.SUPPRESS)
   parser.add_argument("--reference-path", help=argparse.SUPPRESS)
@@ -191,6 +223,10 @@ def main(argv=None):
       parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
   if args.reference and not os.path.isfile(args.reference):
     parser.error(f"--reference {args.reference!r}: no such file")
+  if args.score_only:
+    if not args.reference:
+      parser.error("--score-only needs --reference")
+    return score_only(args)
   if any(s != "ours" for s in args.sides) and not os.access(args.bayesflow_python, os.X_OK):
     parser.error(f"--bayesflow-python {args.bayesflow_python!r}: not an executable")
   os.makedirs(args.work, exist_ok=True)
@@ -201,7 +237,6 @@ def main(argv=None):
   ref = np.load(ref_path)
   if args.draws > ref["samples"].shape[1]:
     parser.error(f"--draws {args.draws}: at most the {ref['samples'].shape[1]} reference draws")
-  from experiments import sir
   results = {side: [] for side in args.sides}
   for _ in range(args.repeats):
     for side in args.sides:
@@ -209,13 +244,12 @@ def main(argv=None):
       env = dict(os.environ, KERAS_BACKEND="tensorflow")
       subprocess.run([python, os.path.abspath(__file__), "--side", side, "--work", args.work,
                       "--config", json.dumps(config), "--reference-path", ref_path,
-                      "--verbose", str(args.verbose)], check=True, env=env)
+                      "--verbose", str(args.verbose)], check=True, env=env,
+                     stdout=sys.stderr)  # Keras progress to stderr: stdout is the JSON alone
       with open(os.path.join(args.work, f"{side}.json")) as f:
         info = json.load(f)
       q = np.load(os.path.join(args.work, f"{side}.npz"))["q"]
-      scores = sir.c2st_against_reference(ref["samples"], q, config["seed"])
-      results[side].append(dict(info, c2st=[round(s, 4) for s in scores],
-                                c2st_mean=round(float(np.mean(scores)), 4)))
+      results[side].append(dict(info, **score(ref["samples"], q, config["seed"])))
   print(json.dumps({
     "benchmark": "sir_bayesflow", "variant": "basic", "epochs": args.epochs,
     "num_simulations": args.num_simulations, "batch_size": config["batch_size"],
