@@ -1,4 +1,4 @@
-"""Against the anchor: BayesFlow's coupling-flow NPE and ours on the same SIR simulations and budget.
+"""Against the anchor: BayesFlow's coupling-flow NPE vs ours, same SIR simulations and budget.
 
 Issue 14, item 6. One run: the parent simulates the training pairs ONCE with
 our SIR simulator (basic variant, the study's cpu preset: population, priors,
@@ -23,8 +23,10 @@ KERAS_BACKEND=tensorflow) and is imported only inside its subprocess. Each
 side returns 1000 posterior draws for each of the reference observations and
 its `fit` wall seconds; the parent computes C2ST against the MCMC reference
 with `tfp_flows.metrics.c2st` exactly as the study does
-(`sir.c2st_against_reference`) and prints one JSON object, with the
-`os.getloadavg()` load average before and after.
+(`sir.c2st_against_reference`), plus the width ratio and shift of each
+side's log theta draws against the reference (`score`), and prints one JSON
+object, with the `os.getloadavg()` load average before and after.
+`--score-only` re-scores the draws a finished run left in `--work`.
 
 Usage (the stored cpu-preset references; no MCMC runs):
   PYTHONPATH=$PWD nice -n 10 python benchmarks/sir_bayesflow.py \\
@@ -58,7 +60,7 @@ def study_config(args):
 
 
 def simulate_pairs(config, path):
-  """The study's `num_simulations` training pairs, once, saved as `x [N, 100, 2]`, `theta [N, 2]`."""
+  """The study's `num_simulations` training pairs, once, saved as x `[N, 100, 2]`, theta `[N, 2]`."""
   from experiments import sir
   task = sir.make_task("basic", config)
   start = time.time()
