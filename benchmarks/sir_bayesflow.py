@@ -60,7 +60,7 @@ def study_config(args):
 
 
 def simulate_pairs(config, path):
-  """The study's `num_simulations` training pairs, once, saved as x `[N, 100, 2]`, theta `[N, 2]`."""
+  """The study's training pairs, simulated once, saved as x `[N, 100, 2]`, theta `[N, 2]`."""
   from experiments import sir
   task = sir.make_task("basic", config)
   start = time.time()
@@ -213,7 +213,8 @@ def main(argv=None):
   parser.add_argument("--work", default="/tmp/sir_bayesflow", help="folder for pairs and draws")
   parser.add_argument("--verbose", type=int, default=0, help="Keras fit verbosity of the sides")
   parser.add_argument("--score-only", action="store_true",
-                      help="re-score the draws of a finished run in --work (needs --reference)")
+                      help="re-score the draws of a finished run in --work (needs --reference; "
+                           "--seed is the C2ST seed)")
   parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # subprocess mode
   parser.add_argument("--config", help=argparse.SUPPRESS)
   parser.add_argument("--reference-path", help=argparse.SUPPRESS)
