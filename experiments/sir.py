@@ -109,11 +109,15 @@ def run_reference(variant, config, ctx):
               theta=theta.numpy().tolist())
 
 
-def train(task, model_name, config, ctx):
-  """An `NPE` fitted on `num_simulations` pairs; returns (model, history, seconds)."""
+def training_data(task, config, batch_size=None):
+  """The study's `num_simulations` training pairs (`simulation_dataset`, seed + 7), batched."""
+  return simulation_dataset(task.prior(), task.simulate, config["num_simulations"],
+                            batch_size or config["batch_size"], seed=config["seed"] + 7)
+
+
+def build_model(task, model_name, config):
+  """The compiled `NPE` of a model task ("flow" or "survae"), seeded by the config's seed."""
   seed = config["seed"]
-  ds = simulation_dataset(task.prior(), task.simulate, config["num_simulations"],
-                          config["batch_size"], seed=seed + 7)
   keras.utils.set_random_seed(seed)
   model = NPE(task.loc.numpy(), task.scale.numpy(), task.days, num_steps=config["num_steps"],
               coupling=config["coupling"], hidden=config["hidden"], summary=config["summary"],
@@ -121,6 +125,25 @@ def train(task, model_name, config, ctx):
               product_surjection=model_name == "survae", seed=seed)
   model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"],
                                                 clipnorm=config["clipnorm"]))
+  return model
+
+
+def c2st_against_reference(samples, q, seed, columns=None):
+  """C2ST per observation between reference `samples [O, M, P]` and draws `q [O, n, P]`.
+
+  As the study: n of the M reference draws picked at random (seed), both sets
+  restricted to `columns` (all when None), `metrics.c2st` per observation.
+  """
+  n = q.shape[1]
+  pick = np.random.default_rng(seed).choice(samples.shape[1], n, replace=False)
+  cols = slice(None) if columns is None else columns
+  return [c2st(samples[i, pick][:, cols], q[i][:, cols], seed=seed) for i in range(len(q))]
+
+
+def train(task, model_name, config, ctx):
+  """An `NPE` fitted on `num_simulations` pairs; returns (model, history, seconds)."""
+  ds = training_data(task, config)
+  model = build_model(task, model_name, config)
   start = time.time()
   history = model.fit(ds, epochs=config["epochs"], verbose=ctx.verbose, shuffle=False,
                       callbacks=ctx.callbacks())
@@ -145,9 +168,8 @@ def run_model(variant, model_name, config, ctx):
   ref = np.load(os.path.join(ctx.folder_of(f"reference/{variant}"), "reference.npz"))
   n = min(config["posterior_draws"], ref["samples"].shape[1])
   q = draw(model, ref["x"], n, seed + 11)
-  pick = np.random.default_rng(seed).choice(ref["samples"].shape[1], n, replace=False)
-  c2st_all = [c2st(ref["samples"][i, pick], q[i], seed=seed) for i in range(len(q))]
-  c2st_pair = ([c2st(ref["samples"][i, pick, :2], q[i, :, :2], seed=seed) for i in range(len(q))]
+  c2st_all = c2st_against_reference(ref["samples"], q, seed)
+  c2st_pair = (c2st_against_reference(ref["samples"], q, seed, columns=slice(0, 2))
                if variant == "degenerate" else None)
   sbc_theta = task.prior().sample(config["sbc_observations"], seed=[seed, 201])
   sbc_x = task.simulate(sbc_theta, seed=[seed, 202]).numpy()
