@@ -21,7 +21,10 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
 
   A backup that cannot be read (truncated file, wrong shapes, broken JSON) does not kill the
   rerun: a warning names the folder and the error, the folder is deleted, and the task trains
-  from scratch with the weights and optimizer state it had before the attempt.
+  from scratch with the weights and optimizer state it had before the attempt. A backup that
+  cannot be written or deleted (two clients running the same task at once hold the same HDF5
+  file, a full disk) does not stop training either: a warning names the folder, and that
+  epoch is not backed up.
 
   Args:
     backup_dir: the folder of the backup (e.g. `--out/tasks/<key>/backup`).
@@ -46,6 +49,17 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
       for v, value in zip(optimizer.variables if before[1] is not None else [], before[1] or []):
         v.assign(value)
 
+  def on_epoch_end(self, epoch, logs=None):
+    try:
+      super().on_epoch_end(epoch, logs)
+    except OSError as e:
+      warnings.warn(f"TaskBackup: cannot write the backup in {self.backup_dir} "
+                    f"({type(e).__name__}: {e}); epoch {epoch + 1} is not backed up.")
+
   def on_train_end(self, logs=None):
-    super().on_train_end(logs)
+    try:
+      super().on_train_end(logs)
+    except OSError as e:
+      warnings.warn(f"TaskBackup: cannot delete the backup in {self.backup_dir} "
+                    f"({type(e).__name__}: {e}).")
     self.model._initial_epoch = None  # pylint: disable=protected-access  # a reused model

@@ -67,3 +67,15 @@ def test_a_broken_backup_is_named_and_the_task_trains_from_scratch(tmp_path):
     history = model.fit(X, Y, epochs=3, verbose=0, callbacks=[TaskBackup(folder), check])
   np.testing.assert_array_equal(seen[0], initial)
   assert history.epoch == [0, 1, 2]
+
+
+def test_a_backup_that_cannot_be_written_warns_and_training_goes_on(tmp_path):
+  blocked = tmp_path / "backup"
+  blocked.write_text("a file where the backup folder should be")  # as a file another holds
+  with pytest.warns(UserWarning) as caught:
+    history = _model().fit(X, Y, epochs=2, verbose=0, callbacks=[TaskBackup(str(blocked))])
+  assert history.epoch == [0, 1]
+  messages = [str(w.message) for w in caught]
+  assert any(f"cannot write the backup in {blocked}" in m and "epoch 2 is not backed up" in m
+             for m in messages), messages
+  assert any(f"cannot delete the backup in {blocked}" in m for m in messages), messages
