@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import time
 import warnings
 
 import keras
@@ -10,8 +11,9 @@ import keras
 class TaskBackup(keras.callbacks.BackupAndRestore):
   """`keras.callbacks.BackupAndRestore` in a task's folder; a broken backup restarts the task.
 
-  After every epoch the model's weights (with the optimizer's state, which Keras 3 saves with
-  them) and the epoch count go to `backup_dir`, the previous copy kept beside them
+  After an epoch, at most once every `every_seconds` (so tiny fits of many short epochs do not
+  spend their time writing files), the model's weights (with the optimizer's state, which
+  Keras 3 saves with them) and the epoch count go to `backup_dir`, the previous copy kept beside them
   (`double_checkpoint`), so a process killed while writing leaves a readable one. When the
   runner reruns the task (a worker that died, a command stopped and started again), `fit`
   starts from the epoch after the last saved one with those weights; when `fit` ends, the
@@ -28,12 +30,15 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
 
   Args:
     backup_dir: the folder of the backup (e.g. `--out/tasks/<key>/backup`).
+    every_seconds: the least time between two backups (0: after every epoch).
   """
 
-  def __init__(self, backup_dir):
+  def __init__(self, backup_dir, every_seconds=60.0):
     super().__init__(backup_dir, double_checkpoint=True)
+    self.every_seconds, self._saved_at = every_seconds, None
 
   def on_train_begin(self, logs=None):
+    self._saved_at = time.monotonic()
     if not os.path.isdir(self.backup_dir):
       return
     optimizer = self.model.optimizer
@@ -50,6 +55,9 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
         v.assign(value)
 
   def on_epoch_end(self, epoch, logs=None):
+    if time.monotonic() - self._saved_at < self.every_seconds:
+      return
+    self._saved_at = time.monotonic()
     try:
       super().on_epoch_end(epoch, logs)
     except OSError as e:

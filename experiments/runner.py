@@ -28,8 +28,8 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
   through `quiet_tensorflow`.
 
 `ctx` (`TaskContext`) gives `ctx.folder` (`--out/tasks/<key>`, created), `ctx.verbose`,
-`ctx.callbacks()` (`TaskBackup`, which resumes a killed task's `fit` from its last finished
-epoch; TensorBoard under `--out/tensorboard/<key>`; and `FiniteGuard`, the one
+`ctx.callbacks()` (`TaskBackup`, which resumes a killed task's `fit` from its last backup, an
+epoch's end at most once a minute; TensorBoard under `--out/tensorboard/<key>`; and `FiniteGuard`, the one
 non-finite-loss handler: it stops `fit` and restores the last finite weights), `ctx.nonfinite`
 (None, or why the guard stopped the fit), `ctx.inputs` (key -> recorded result of each task
 in `depends`), `ctx.members` and `ctx.folder_of(key)`.

@@ -85,7 +85,8 @@ class TaskContext:
     """The callbacks of a task's `fit`: `[TaskBackup, TensorBoard, FiniteGuard]`.
 
     `TaskBackup(<folder>/backup)` (if `backup`; a study with its own resumable checkpoint
-    passes False) resumes a killed task's `fit` from its last finished epoch; TensorBoard logs
+    passes False) resumes a killed task's `fit` from its last backup (an epoch's end, at most
+    once a minute); TensorBoard logs
     to `--out/tensorboard/<key>`; `FiniteGuard(self, snapshot)` handles a non-finite loss.
     The backup comes first, so the guard's first snapshot holds the restored weights.
     """
