@@ -1,4 +1,4 @@
-"""`TaskBackup`: a task's `fit` resumes from its last finished epoch (through `TaskContext.callbacks`)."""
+"""`TaskBackup`: a task's `fit` resumes from its last backed-up epoch (through `TaskContext.callbacks`)."""
 import json
 import os
 import shutil
