@@ -1,4 +1,4 @@
-"""`TaskBackup`: a task's `fit` resumes from its last backed-up epoch (through `TaskContext.callbacks`)."""
+"""`TaskBackup`: a task's `fit` resumes from its last backed-up epoch (`TaskContext.callbacks`)."""
 import json
 import os
 import shutil
@@ -13,8 +13,9 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
 
   After an epoch, at most once every `every_seconds` (so tiny fits of many short epochs do not
   spend their time writing files), the model's weights (with the optimizer's state, which
-  Keras 3 saves with them) and the epoch count go to `backup_dir`, the previous copy kept beside them
-  (`double_checkpoint`), so a process killed while writing leaves a readable one. When the
+  Keras 3 saves with them) and the epoch count go to `backup_dir`, the previous copy kept
+  beside them (`double_checkpoint`), so a process killed while writing leaves a readable one.
+  When the
   runner reruns the task (a worker that died, a command stopped and started again), `fit`
   starts from the epoch after the last saved one with those weights; when `fit` ends, the
   backup is deleted. Not restored: the data pipeline's position and random state, and the
