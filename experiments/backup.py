@@ -15,10 +15,9 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
   spend their time writing files), the model's weights (with the optimizer's state, which
   Keras 3 saves with them) and the epoch count go to `backup_dir`, the previous copy kept
   beside them (`double_checkpoint`), so a process killed while writing leaves a readable one.
-  When the
-  runner reruns the task (a worker that died, a command stopped and started again), `fit`
-  starts from the epoch after the last saved one with those weights; when `fit` ends, the
-  backup is deleted. Not restored: the data pipeline's position and random state, and the
+  When the runner reruns the task (a worker that died, a command stopped and started again),
+  `fit` starts from the epoch after the last saved one with those weights; when `fit` ends,
+  the backup is deleted. Not restored: the data pipeline's position and random state, and the
   state of other callbacks (e.g. a learning-rate plateau counter), so a resumed run sees other
   batches than an uninterrupted one would.
 
