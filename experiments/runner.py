@@ -28,8 +28,8 @@ A study is a module of `experiments/` (named in `experiments.STUDIES`) defining
   through `quiet_tensorflow`.
 
 `ctx` (`TaskContext`) gives `ctx.folder` (`--out/tasks/<key>`, created), `ctx.verbose`,
-`ctx.callbacks()` (`TaskBackup`, which resumes a killed task's `fit` from its last backup, an
-epoch's end at most once a minute; TensorBoard under `--out/tensorboard/<key>`; and `FiniteGuard`, the one
+`ctx.callbacks()` (`TaskBackup`, which resumes a rerun task's `fit` from its last backup, an
+epoch's end at most once a minute and the last, kept until the task's result is recorded; TensorBoard under `--out/tensorboard/<key>`; and `FiniteGuard`, the one
 non-finite-loss handler: it stops `fit` and restores the last finite weights), `ctx.nonfinite`
 (None, or why the guard stopped the fit), `ctx.inputs` (key -> recorded result of each task
 in `depends`), `ctx.members` and `ctx.folder_of(key)`.
@@ -55,6 +55,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 
 from experiments.options import (  # noqa: F401 -- part of the runner's API
     add_count, add_names, add_seed, choices, integer, number, override_count, positive_int, seed)
@@ -218,6 +219,7 @@ def _run(study, args, out, config, units, finished):
       print(f"\n[{unit}] failed: {error!r}", flush=True)
     else:
       record(out, study, args.preset, config, records)
+      shutil.rmtree(os.path.join(task_folder(out, unit), "backup"), ignore_errors=True)
       done.update(records)
       for key, r in records.items():
         if r.get("nonfinite"):

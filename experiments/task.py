@@ -69,6 +69,7 @@ class TaskContext:
   def __init__(self, out, key, members=None, verbose=0, inputs=None):
     self.out, self.key, self.members = out, key, list(members or [key])
     self.verbose, self.inputs, self.nonfinite = verbose, dict(inputs or {}), None
+    self._fits = 0  # calls of `callbacks(backup=True)`: one backup folder per fit
 
   @property
   def folder(self):
@@ -84,11 +85,12 @@ class TaskContext:
   def callbacks(self, snapshot="epoch", backup=True):
     """The callbacks of a task's `fit`: `[TaskBackup, TensorBoard, FiniteGuard]`.
 
-    `TaskBackup(<folder>/backup)` (if `backup`; a study with its own resumable checkpoint
-    passes False) resumes a killed task's `fit` from its last backup (an epoch's end, at most
-    once a minute); TensorBoard logs
-    to `--out/tensorboard/<key>`; `FiniteGuard(self, snapshot)` handles a non-finite loss.
-    The backup comes first, so the guard's first snapshot holds the restored weights.
+    `TaskBackup(<folder>/backup/<n>)` for the task's n-th fit (if `backup`; a study with its
+    own resumable checkpoint passes False) resumes a rerun task's `fit` from its last backup
+    (an epoch's end, at most a minute apart, and the fit's last epoch); the runner deletes
+    `<folder>/backup` once the task's result is recorded. TensorBoard logs to
+    `--out/tensorboard/<key>`; `FiniteGuard(self, snapshot)` handles a non-finite loss. The
+    backup comes first, so the guard's first snapshot holds the restored weights.
     """
     import keras
 
@@ -97,7 +99,10 @@ class TaskContext:
 
     board = keras.callbacks.TensorBoard(os.path.join(self.out, "tensorboard", *self.key.split("/")),
                                         write_graph=False)
-    restore = [TaskBackup(os.path.join(self.folder, "backup"))] if backup else []
+    restore = []
+    if backup:
+      self._fits += 1
+      restore = [TaskBackup(os.path.join(self.folder, "backup", str(self._fits)))]
     return [*restore, board, FiniteGuard(self, snapshot)]
 
 
