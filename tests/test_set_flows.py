@@ -58,6 +58,11 @@ def test_permute_flow_bound_is_tight_and_models_are_order_free():
                                err_msg=model.name)  # order-free; PermuteFlow: bound is tight
   samples = sort.sample(5, seed=(3, 4))
   assert samples.shape == (5, 3, 2) and np.all(np.isfinite(sort(samples)))
+  # The importance-weighted estimate, in batches of 2 sets, one trace for both batches: equal
+  # to the mixture over all orders, since the bound is tight.
+  iw = permute.log_likelihood(x.numpy(), num_samples=4, batch_size=2)
+  np.testing.assert_allclose(iw, mixture, rtol=1e-10)
+  assert permute._log_likelihood_fns[4].experimental_get_tracing_count() == 1
 
 
 def test_bad_input_is_rejected_before_work():

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_int
 from tfp_flows.layers.actnorm import ActNorm
 from tfp_flows.layers.permutation import Permutation
 from tfp_flows.layers.transformer_coupling import TransformerCoupling
@@ -51,6 +52,7 @@ class SetFlow(keras.Model):
       if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
     self.set_size, self.dim = int(set_size), int(dim)
+    self._log_likelihood_fns = {}  # num_samples -> tf.function traced once per batch shape
 
   def distribution(self, training=None):
     """The model's `tfd.Distribution` over sets `[N, D]`."""
@@ -109,14 +111,19 @@ class SetFlow(keras.Model):
       batch_size: sets per evaluation batch.
 
     Raises:
-      ValueError: from `check_points`.
+      TypeError: if `num_samples` or `batch_size` is not an integer.
+      ValueError: if either is < 1, or from `check_points`.
     """
+    num_samples = check_int(type(self).__name__, "num_samples", num_samples)
+    batch_size = check_int(type(self).__name__, "batch_size", batch_size)
     self.check_points(x)
-    dist = self.distribution()
-    return np.concatenate([
-        log_likelihood(dist, tf.constant(x[i:i + batch_size], self.compute_dtype),
-                       num_samples=num_samples, chunk_size=min(num_samples, 10)).numpy()
-        for i in range(0, len(x), batch_size)])
+    if num_samples not in self._log_likelihood_fns:  # one trace serves every batch
+      self._log_likelihood_fns[num_samples] = tf.function(
+          lambda xb: log_likelihood(self.distribution(), xb, num_samples=num_samples,
+                                    chunk_size=min(num_samples, 10)), reduce_retracing=True)
+    fn = self._log_likelihood_fns[num_samples]
+    return np.concatenate([fn(tf.constant(x[i:i + batch_size], self.compute_dtype)).numpy()
+                           for i in range(0, len(x), batch_size)])
 
   @property
   def is_exact(self):
