@@ -178,7 +178,7 @@ def test_batches_shuffle_and_repeat(mnist_dir, mnist_data_dir):
   [
     ({"split": "valid"}, "split must be one of .*'valid'"),
     ({"split": "train", "binarization": "fixed"}, "binarization must be one of .*'fixed'"),
-    ({"split": "train", "batch_size": 0}, "batch_size must be None or a positive int, got 0"),
+    ({"split": "train", "batch_size": 0}, "batch_size must be an integer >= 1 or None, got 0"),
   ],
 )
 def test_bad_arguments_raise_before_work(tmp_path, kwargs, message):

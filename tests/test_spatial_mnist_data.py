@@ -98,5 +98,5 @@ def test_builder_splits_match_the_seeded_draws(mnist_dir, images, tmp_path):
   assert batch.shape == (4, NUM_POINTS, 2)
   with pytest.raises(ValueError, match="split must be one of .* got 'tests'"):
     load_spatial_mnist("tests", data_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="batch_size must be None or a positive int, got 0"):
+  with pytest.raises(ValueError, match="batch_size must be an integer >= 1 or None, got 0"):
     load_spatial_mnist("test", batch_size=0, data_dir=str(tmp_path))

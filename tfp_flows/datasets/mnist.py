@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tfp_flows.checks import check_choice, check_int
 from tfp_flows.datasets.code_path import LocalCodePath
 from tfp_flows.datasets import mnist_files
 
@@ -86,12 +87,9 @@ class MnistIdx(LocalCodePath, tfds.core.GeneratorBasedBuilder):
 
 
 def _check(split, binarization, batch_size):
-  if split not in SPLITS:
-    raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}.")
-  if binarization not in BINARIZATIONS:
-    raise ValueError(f"binarization must be one of {BINARIZATIONS}, got {binarization!r}.")
-  if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-    raise ValueError(f"batch_size must be None or a positive int, got {batch_size!r}.")
+  check_choice("load_mnist", "split", split, tuple(SPLITS))
+  check_choice("load_mnist", "binarization", binarization, BINARIZATIONS)
+  check_int("load_mnist", "batch_size", batch_size, optional=True)
 
 
 def _prepared_builder(config, data_dir, mnist_dir):

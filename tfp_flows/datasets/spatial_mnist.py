@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tfp_flows.checks import check_choice, check_int
 from tfp_flows.datasets import mnist_files
 from tfp_flows.datasets.code_path import LocalCodePath
 from tfp_flows.datasets.mnist import SPLITS, _INSTRUCTIONS
@@ -167,10 +168,8 @@ def load_spatial_mnist(split, batch_size=None, shuffle=False, seed=0, data_dir=N
   Example:
     >>> points = next(iter(load_spatial_mnist("test", batch_size=25)))  # [25, 50, 2]
   """
-  if split not in SPLITS:
-    raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}.")
-  if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-    raise ValueError(f"batch_size must be None or a positive int, got {batch_size!r}.")
+  check_choice("load_spatial_mnist", "split", split, tuple(SPLITS))
+  check_int("load_spatial_mnist", "batch_size", batch_size, optional=True)
   builder = prepared_builder(data_dir, mnist_dir)
   data = builder.as_dataset(split=split)
   data = data.map((lambda ex: (ex["points"], ex["label"])) if with_labels

@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from tfp_flows.bijectors.masked_coupling import MaskedCoupling, channel_mask, checkerboard_mask
-from tfp_flows.checks import check_int, check_ints
+from tfp_flows.checks import check_choice, check_int, check_ints
 from tfp_flows.layers.conv_conditioner import ConvConditioner
 from tfp_flows.layers.step import FlowStep
 
@@ -47,8 +47,7 @@ class ConvCoupling(FlowStep):
   def __init__(self, image_shape, transform, mask="checkerboard", parity=0, filters=32,
                num_blocks=1, context_size=None, **kwargs):
     owner = type(self).__name__
-    if mask not in MASKS:
-      raise ValueError(f"{owner}: mask must be one of {sorted(MASKS)}, got {mask!r}.")
+    check_choice(owner, "mask", mask, tuple(sorted(MASKS)))
     image_shape = check_ints(owner, "image_shape", image_shape)
     built_mask = MASKS[mask](image_shape, parity)  # checks the shape and parity
     super().__init__(image_shape[-1], context_size, **kwargs)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.checks import check_positive
+from tfp_flows.checks import check_choice, check_positive
 from tfp_flows.bijectors.masked_autoregressive import MaskedAutoregressive
 from tfp_flows.layers.affine_coupling import affine
 from tfp_flows.layers.made import MADE
@@ -92,8 +92,7 @@ class MaskedAffine(FlowStep):
     **kwargs,
   ):
     super().__init__(event_size, context_size, **kwargs)
-    if scale not in SCALES:
-      raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
+    check_choice("MaskedAffine", "scale", scale, SCALES)
     self.inverse = bool(inverse)
     self.log_scale_bound = check_positive(type(self).__name__, "log_scale_bound", log_scale_bound)
     self.validate_args = bool(validate_args)

@@ -4,6 +4,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
+from tfp_flows.checks import check_choice
+
 METHODS = ("pearson", "spearman")
 
 
@@ -41,8 +43,7 @@ def match_sources(z, s, method="pearson"):
   Raises:
     ValueError: as `mean_corr_coef`.
   """
-  if method not in METHODS:
-    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+  check_choice("match_sources", "method", method, METHODS)
   z = _as_samples("z", z)
   s = _as_samples("s", s)
   if z.shape != s.shape:

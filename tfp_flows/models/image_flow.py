@@ -7,7 +7,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_flows.bijectors.squeeze import Squeeze
-from tfp_flows.checks import check_values
+from tfp_flows.checks import check_choice, check_values
 from tfp_flows.layers.actnorm import ActNorm
 from tfp_flows.layers.conv_affine_coupling import ConvAffineCoupling
 from tfp_flows.layers.conv_spline_coupling import ConvSplineCoupling
@@ -71,8 +71,7 @@ class ImageFlow(keras.Model):
                        f"image_shape={image_shape}, num_bits={num_bits}.")
     if num_classes is not None and int(num_classes) < 2:
       raise ValueError(f"num_classes must be None or >= 2, got {num_classes}.")
-    if coupling not in COUPLINGS:
-      raise ValueError(f"coupling must be one of {sorted(COUPLINGS)}, got {coupling!r}.")
+    check_choice("ImageFlow", "coupling", coupling, tuple(sorted(COUPLINGS)))
     scales = [dict(s) for s in scales]
     reduces = [s.get("reduce") for s in scales]
     if not scales or reduces[-1] is not None or None in reduces[:-1] or any(

@@ -28,10 +28,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.layers import (AffineCoupling, Flow, LULinear, Permutation, SplineCoupling,
+from tfp_flows.checks import check_choice
+from tfp_flows.layers import (AffineCoupling, Flow, LULinear, Permutation, Slice, SplineCoupling,
                               SummaryNetwork)
-# The Slice Keras layer lives in tfp_flows/surjections today (moving to tfp_flows/layers/surjections).
-from tfp_flows.layers import Slice
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 
@@ -88,8 +87,7 @@ class NPE(keras.Model):
     if loc.ndim != 1 or loc.shape != scale.shape or not np.all(scale > 0):
       raise ValueError(f"param_loc {loc.tolist()} and param_scale {scale.tolist()}: expected "
                        "two [P] vectors, scales > 0.")
-    if coupling not in COUPLINGS:
-      raise ValueError(f"coupling = {coupling!r}: expected one of {sorted(COUPLINGS)}.")
+    check_choice("NPE", "coupling", coupling, tuple(sorted(COUPLINGS)))
     if int(num_steps) < 1:
       raise ValueError(f"num_steps = {num_steps}: expected >= 1.")
     self.num_params = len(loc)

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_flows.checks import check_choice
 from tfp_flows.surjections.base import SurjectiveDistribution, check_inner
 
 tfd = tfp.distributions
@@ -20,11 +21,9 @@ def gap_distribution(gap, scale):
   Raises:
     ValueError: for a `gap` not in `GAPS`.
   """
-  if gap == "half_normal":
+  if check_choice("gap_distribution", "gap", gap, GAPS) == "half_normal":
     return tfd.HalfNormal(scale)
-  if gap == "exponential":
-    return tfd.Exponential(1.0 / scale)
-  raise ValueError(f"gap must be one of {GAPS}, got {gap!r}.")
+  return tfd.Exponential(1.0 / scale)
 
 
 def _one_hot(index, depth):

@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_flows.checks import check_int, check_ints
+from tfp_flows.checks import check_choice, check_int, check_ints
 from tfp_flows.layers.step import check_context
 from tfp_flows.layers.mlp import MLP
 
@@ -61,8 +61,7 @@ class ConditionalLocScale(keras.layers.Layer):
                activation="relu", min_scale=1e-3, family="normal", **kwargs):
     super().__init__(**kwargs)
     owner = "ConditionalLocScale"
-    if family not in FAMILIES:
-      raise ValueError(f"{owner}: family must be one of {sorted(FAMILIES)}, got {family!r}.")
+    check_choice(owner, "family", family, tuple(sorted(FAMILIES)))
     if isinstance(min_scale, bool) or not isinstance(min_scale, (int, float)):
       raise TypeError(f"{owner}: min_scale must be a number >= 0, got {min_scale!r}.")
     if min_scale < 0:
