@@ -5,7 +5,8 @@ sets, a validation pass on part of the validation split every `steps_per_epoch` 
 reports the test log-likelihood in nats per point: exact for SortFlow and the i.i.d. baseline,
 the importance-weighted estimate (`iw_samples` passes) for PermuteFlow, whose one-sample
 `log_prob` is a bound (tight here: its inner density is exchangeable). Files per task:
-`samples.npy` (25 sets) and `history.json`. The report writes `results.md`, `samples.png` (5 x 5
+`samples.npy` (25 sets), `history.json` and the trained weights `model.weights.h5` (load them
+into `build_model(name, config)` to draw more sets). The report writes `results.md`, `samples.png` (5 x 5
 sampled point clouds per model beside data) and `curves.png` (training curves).
 
 Presets: quick (tiny, for the test suite), cpu (about an hour on 2 idle cores), paper (the
@@ -96,7 +97,7 @@ def build_model(name, config, set_size=50):
 
 
 def run_task(key, config, ctx):
-  """Trains and evaluates one model; writes `samples.npy` and `history.json` to `ctx.folder`."""
+  """Trains and evaluates one model; writes `samples.npy`, `history.json` and `model.weights.h5`."""
   import keras
   import tensorflow as tf
 
@@ -113,6 +114,7 @@ def run_task(key, config, ctx):
                       validation_data=(val,), validation_batch_size=500,
                       callbacks=ctx.callbacks(), verbose=ctx.verbose, shuffle=False)
   seconds = time.time() - start
+  model.save_weights(os.path.join(ctx.folder, "model.weights.h5"))
   start = time.time()
   per_set = model.log_likelihood(test, num_samples=config["iw_samples"])
   per_point = per_set / train.shape[1]
