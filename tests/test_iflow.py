@@ -75,12 +75,13 @@ def test_fit_rejects_bad_data_before_training(make):
   assert model.optimizer.iterations.numpy() == 0  # nothing trained
   pipeline = tf.data.Dataset.from_tensor_slices({"x": nan, "u": u}).batch(4)
   with pytest.raises(tf.errors.InvalidArgumentError, match="x has non-finite values"):
-    model.fit(pipeline, epochs=1, verbose=0)
+    model.fit(pipeline, epochs=1, verbose=0, shuffle=False)
   pipeline = tf.data.Dataset.from_tensor_slices({"x": x, "u": u * 0.5}).batch(4)
   with pytest.raises(tf.errors.InvalidArgumentError, match="u is not one-hot"):
-    model.fit(pipeline, epochs=1, verbose=0)
+    model.fit(pipeline, epochs=1, verbose=0, shuffle=False)
   with pytest.raises(ValueError, match="x has width 2 in the dataset, expected 3"):
-    model.fit(tf.data.Dataset.from_tensor_slices({"x": x[:, :2], "u": u}).batch(4), verbose=0)
+    model.fit(tf.data.Dataset.from_tensor_slices({"x": x[:, :2], "u": u}).batch(4), verbose=0,
+              shuffle=False)
 
 
 def test_stacked_model_given_unstacked_data_says_so():

@@ -31,6 +31,7 @@ def test_overconfident_posterior_fails_sbc_and_undercovers():
   assert abs(expected_coverage(post, theta, levels=[0.9])[0, 0] - expected) < 0.04
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 100 epochs: speed
 def test_c2st_known_accuracies():
   rng = np.random.default_rng(1)
   a, b = rng.normal(size=(400, 2)), rng.normal(size=(400, 2))
