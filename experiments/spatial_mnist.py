@@ -9,7 +9,7 @@ the importance-weighted estimate (`iw_samples` passes) for PermuteFlow, whose on
 into `build_model(name, config)` to draw more sets). The report writes `results.md`, `samples.png` (5 x 5
 sampled point clouds per model beside data) and `curves.png` (training curves).
 
-Presets: quick (tiny, for the test suite), cpu (about an hour on 2 idle cores), paper (the
+Presets: quick (tiny, for the test suite), cpu (about 30 minutes on 2 idle cores), paper (the
 sizes of the SurVAE reference code's SpatialMNIST scripts: 16 flows of transformer couplings of
 width 64, 8 heads, 2 layers, feed-forward 4 x 64, batch 128, 100 epochs, for a GPU; our
 couplings act on coordinates only, so 32 of them stand for its 16 x (coordinate-wise +

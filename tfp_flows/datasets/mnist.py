@@ -140,7 +140,8 @@ def load_mnist(
     `tf.data.Dataset` of float32 images with values in {0, 1} ("dynamic", "static") or [0, 1].
 
   Raises:
-    ValueError: for an unknown split or binarization, a bad batch_size, or invalid IDX files.
+    TypeError: for a batch_size that is not an integer (nor None).
+    ValueError: for an unknown split or binarization, a batch_size < 1, or invalid IDX files.
     FileNotFoundError: if the dataset is not prepared and the IDX files are missing; the message
       names `tfp-flows data mnist --dir DIR`.
   """

@@ -162,7 +162,8 @@ def load_spatial_mnist(split, batch_size=None, shuffle=False, seed=0, data_dir=N
     `tf.data.Dataset` of float32 points in [0, 28) (x, y), with int64 labels if asked.
 
   Raises:
-    ValueError: for an unknown split or a bad batch_size; invalid IDX files.
+    TypeError: for a batch_size that is not an integer (nor None).
+    ValueError: for an unknown split or a batch_size < 1; invalid IDX files.
     FileNotFoundError: if the dataset is not prepared and the IDX files are missing.
 
   Example:

@@ -92,7 +92,7 @@ class MaskedAffine(FlowStep):
     **kwargs,
   ):
     super().__init__(event_size, context_size, **kwargs)
-    check_choice("MaskedAffine", "scale", scale, SCALES)
+    check_choice(type(self).__name__, "scale", scale, SCALES)
     self.inverse = bool(inverse)
     self.log_scale_bound = check_positive(type(self).__name__, "log_scale_bound", log_scale_bound)
     self.validate_args = bool(validate_args)
