@@ -49,9 +49,12 @@ PRESETS = {
 
 
 def add_arguments(parser):
-  """Options beside the runner's: `--models`, `--steps`, `--seed`, `--data-dir`, `--mnist-dir`."""
+  """Options beside the runner's: `--models`, `--steps`, `--num-couplings`, `--seed`,
+  `--data-dir`, `--mnist-dir`."""
   runner.add_names(parser, "--models", f"subset of {MODELS}")
   runner.add_count(parser, "--steps", "training steps per model (>= 1)")
+  runner.add_count(parser, "--num-couplings",
+                   "Transformer couplings of PermuteFlow and SortFlow (>= 1; default: the preset's)")
   runner.add_seed(parser, "seed of weights and batches, 0 .. 2**32-1")
   parser.add_argument("--data-dir", default=None, help="tfds data_dir of spatial_mnist")
   parser.add_argument("--mnist-dir", default=None, help="MNIST IDX files (first build only)")
@@ -61,9 +64,12 @@ def configure(args, preset):
   """The run config: the preset with the options applied.
 
   Raises:
-    ValueError: naming the option, for an unknown model, `--steps` < 1 or a bad seed.
+    ValueError: naming the option, for an unknown model, `--steps` or `--num-couplings` < 1 or
+      a bad seed.
   """
   runner.override_count(preset, args, "--steps")
+  preset["transformer"] = runner.override_count(dict(preset["transformer"]), args,
+                                                "--num-couplings")
   preset["seed"] = runner.seed("--seed", args.seed)
   preset["models"] = runner.choices("--models", args.models or MODELS, MODELS)
   preset["data_dir"], preset["mnist_dir"] = args.data_dir, args.mnist_dir

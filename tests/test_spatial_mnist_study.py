@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from experiments import spatial_mnist
+from experiments import runner, spatial_mnist
 from tfp_flows import cli
 from tfp_flows.datasets.spatial_mnist import prepared_builder
 
@@ -49,6 +49,7 @@ def test_quick_preset_writes_marked_likelihoods_and_figures(small_data_dir, tmp_
 @pytest.mark.parametrize("option,value,message", [
     ("--models", "bruno", "--models: unknown 'bruno'; expected names from ['iid', "),
     ("--steps", "0", "--steps must be an integer >= 1, got '0'"),
+    ("--num-couplings", "0", "--num-couplings must be an integer >= 1, got '0'"),
     ("--preset", "gpu", "--preset: unknown 'gpu'"),
 ])
 def test_bad_options_are_rejected_before_any_task(tmp_path, capsys, option, value, message):
@@ -57,3 +58,10 @@ def test_bad_options_are_rejected_before_any_task(tmp_path, capsys, option, valu
     cli.main(argv)
   assert stop.value.code == 2 and message in capsys.readouterr().err
   assert not os.path.exists(tmp_path / "tasks")
+
+
+def test_num_couplings_overrides_the_preset_and_leaves_it_unchanged(tmp_path):
+  _, config, _, _ = runner.prepare(spatial_mnist.STUDY, ["--preset", "cpu", "--out", str(tmp_path),
+                                                         "--num-couplings", "12"])
+  assert config["transformer"]["num_couplings"] == 12 and config["transformer"]["width"] == 32
+  assert spatial_mnist.PRESETS["cpu"]["transformer"]["num_couplings"] == 4
