@@ -1,12 +1,12 @@
 """`TaskBackup`: a task's `fit` resumes from its last backed-up epoch (`TaskContext.callbacks`)."""
 import json
-import math
 import os
 import shutil
 import time
 import warnings
 
 import keras
+import numpy as np
 
 HISTORY = "history.json"  # beside Keras' files in the backup folder
 
@@ -73,16 +73,16 @@ class TaskBackup(keras.callbacks.BackupAndRestore):
       return
     with open(os.path.join(self.backup_dir, HISTORY)) as f:
       saved = json.load(f)  # written before the weights: at least `epochs` entries
-    self._logs = {k: [float(v) for v in values[:epochs]] for k, values in saved.items()}
+    self._logs = {k: values[:epochs] for k, values in saved.items()}
     if any(len(values) != epochs for values in self._logs.values()):
       raise ValueError(f"{HISTORY} has fewer than the {epochs} epochs backed up")
     self.model.history.history.update({k: list(v) for k, v in self._logs.items()})
 
   def on_epoch_end(self, epoch, logs=None):
-    logs = dict(logs or {})
-    for k, v in logs.items():
-      self._logs.setdefault(k, []).append(float(v))
-    if not all(math.isfinite(float(v)) for v in logs.values()):
+    values = {k: np.asarray(v, dtype=float) for k, v in (logs or {}).items()}  # scalars or arrays
+    for k, v in values.items():
+      self._logs.setdefault(k, []).append(v.tolist())
+    if not all(np.all(np.isfinite(v)) for v in values.values()):
       return
     last = epoch + 1 == self.params.get("epochs")
     if not last and time.monotonic() - self._saved_at < self.every_seconds:

@@ -143,3 +143,20 @@ def test_backups_are_at_most_once_per_interval_and_never_of_a_non_finite_epoch(t
   nan = np.full_like(Y, np.nan)
   _model().fit(X, nan, epochs=2, verbose=0, callbacks=[TaskBackup(folder, every_seconds=0)])
   assert not os.path.exists(folder)
+
+
+def test_array_valued_logs_are_backed_up_and_restored(tmp_path):
+  """A stacked model (iflow's K models in one) may log one value per model."""
+  folder = str(tmp_path / "backup")
+  model = _model()
+  model.fit(X, Y, epochs=1, verbose=0)  # builds the weights and the optimizer
+  backup = TaskBackup(folder, every_seconds=0)
+  backup.set_model(model)
+  backup.set_params({"epochs": 2})
+  backup.on_train_begin()
+  backup.on_epoch_end(0, {"loss": np.array([1.5, 2.5], "float32")})
+  with open(os.path.join(folder, "history.json")) as f:
+    assert json.load(f) == {"loss": [[1.5, 2.5]]}
+  backup.on_epoch_end(1, {"loss": np.array([np.nan, 2.0])})  # one model non-finite: no backup
+  with open(os.path.join(folder, "training_metadata.json")) as f:
+    assert json.load(f)["epoch"] == 1
