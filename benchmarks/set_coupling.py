@@ -15,7 +15,6 @@ Usage: `python benchmarks/set_coupling.py [--repeats 21] [--hidden 256]`.
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,6 +27,7 @@ import tensorflow_probability as tfp  # noqa: E402
 
 from experiments.spatial_mnist import PRESETS  # noqa: E402
 from tfp_flows import layers as L  # noqa: E402
+from machine_info import machine_info  # noqa: E402
 
 tfb, tfd = tfp.bijectors, tfp.distributions
 N, D = 50, 2
@@ -81,8 +81,7 @@ def main(argv=None):
       "sizes": {**sizes, "batch_size": cpu["batch_size"], "mlp_hidden": [args.hidden] * 2},
       "median_ms": {k: 1e3 * float(np.median(t)) for k, t in times.items()},
       "params": params, "repeats": args.repeats,
-      "load_average_before": load_before, "load_average_after": os.getloadavg(),
-      "cpu_count": os.cpu_count(), "tensorflow": tf.__version__, "python": platform.python_version(),
+      **machine_info(load_before),
   }
   print(json.dumps(result, indent=1))
   return result

@@ -15,7 +15,6 @@ Usage: `python benchmarks/set_flow_eval.py [--sets 2000] [--k 8] [--repeats 3]`.
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 
 from experiments.spatial_mnist import PRESETS, build_model  # noqa: E402
 from tfp_flows.metrics import log_likelihood  # noqa: E402
+from machine_info import machine_info  # noqa: E402
 
 
 def _per_batch(model, x, k, batch_size=500):
@@ -63,8 +63,7 @@ def main(argv=None):
       "seconds": times, "median_seconds": {k: float(np.median(t)) for k, t in times.items()},
       "max_abs_difference_nats": float(np.max(np.abs(values["one_trace"]
                                                      - values["traced_per_batch"]))),
-      "load_average_before": load_before, "load_average_after": os.getloadavg(),
-      "cpu_count": os.cpu_count(), "tensorflow": tf.__version__, "python": platform.python_version(),
+      **machine_info(load_before),
   }
   print(json.dumps(result, indent=1))
   return result
