@@ -43,7 +43,9 @@ threads) or on an existing Dask cluster (`--scheduler ADDRESS`; both in
 (`experiments.records`):
 `{"study", "preset", "config", "tasks": {key: result + {"nonfinite", "task_seconds"}}}`,
 merged under a `filelock.FileLock` (re-read, update, atomic replace) after every task, so
-two clients on one `--out` keep each other's results. See docs/distributed.md.
+two clients on one `--out` keep each other's results. A rerun into an `--out` must use its
+recorded settings, except the keys in `SELECTING_KEYS` (which tasks, their grouping, data
+folders). See docs/distributed.md.
 
 Modules: this one (the contract, validation, planning, the in-process path, the CLI's
 `reproduce` and `report`); `experiments.task` (`TaskContext`, `execute`: what runs one unit,
@@ -138,12 +140,35 @@ def _parser(study):
   return parser
 
 
+# Config keys that only choose which tasks run, how they are grouped, or where inputs are read:
+# a rerun into an `--out` may change them. Any other difference would put results of two
+# settings in one table (finished tasks are skipped, not redone).
+SELECTING_KEYS = frozenset({"models", "seeds", "targets", "variants", "parallel", "data_dir",
+                            "mnist_dir"})
+
+
+def _check_same_settings(out, recorded, config):
+  """Raises ValueError naming each setting of `config` that differs from `out`'s recorded one.
+
+  Keys in `SELECTING_KEYS` and keys only one side has (a setting added to the code since) are
+  not compared.
+  """
+  changed = sorted(k for k in recorded.keys() & config.keys()
+                   if k not in SELECTING_KEYS and recorded[k] != config[k])
+  if changed:
+    diffs = "; ".join(f"{k}: {recorded[k]!r} there, {config[k]!r} now" for k in changed)
+    raise ValueError(f"{results_path(out)} holds results made with other settings ({diffs}): "
+                     "a rerun skips finished tasks, so the table would mix both. Use another "
+                     "--out, or the recorded settings to resume.")
+
+
 def prepare(study, argv):
   """Parses and validates everything before any work: `(args, config, results, units)`.
 
   Raises:
     ValueError: for any bad option, a broken `results.json`, or an `--out` holding another
-      study's or another preset's results.
+      study's or another preset's results, or results made with other settings (a differing
+      config key outside `SELECTING_KEYS`).
   """
   args = _parser(study).parse_args(argv)
   if args.preset not in study.presets:
@@ -160,6 +185,9 @@ def prepare(study, argv):
   if results is not None and results["preset"] != args.preset:
     raise ValueError(f"{results_path(args.out)} holds results of preset {results['preset']!r}; "
                      f"use another --out for preset {args.preset!r}.")
+  if results is not None:
+    _check_same_settings(args.out, results.get("config") or {},
+                         json.loads(json.dumps(config)))  # as results.json will hold it
   finished = results["tasks"] if results else {}
   return args, config, results, plan(study, config, finished)
 

@@ -128,3 +128,21 @@ def test_tensorflow_start_up_noise_is_dropped_and_real_warnings_show():
   assert "a real warning" in stderr
   for noise in ("cuInit", "oneDNN", "cpu_feature_guard", "FeatureConnector.dtype"):
     assert noise not in stderr, stderr
+
+
+def test_a_rerun_with_other_settings_is_refused_before_any_task(tmp_path, capsys):
+  out = str(tmp_path)
+  assert cli.main(["reproduce", "energy", "--out", out, "--targets", "U1", "--models",
+                   "planar-2", "--iterations", "20"]) == 0
+  before = json.load(open(tmp_path / "results.json"))
+  with pytest.raises(SystemExit) as stop:  # another seed: its results would mix with these
+    cli.main(["reproduce", "energy", "--out", out, "--targets", "U1", "--models", "planar-2",
+              "--iterations", "20", "--seed", "7"])
+  assert stop.value.code == 2
+  assert "holds results made with other settings (seed: 0 there, 7 now)" in capsys.readouterr().err
+  assert json.load(open(tmp_path / "results.json")) == before
+  # Choosing other tasks is a resume, not another setting.
+  assert cli.main(["reproduce", "energy", "--out", out, "--targets", "U2", "--models",
+                   "planar-2", "--iterations", "20"]) == 0
+  assert sorted(json.load(open(tmp_path / "results.json"))["tasks"]) == [
+      "planar-2/U1", "planar-2/U2"]
