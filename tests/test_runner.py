@@ -132,17 +132,17 @@ def test_tensorflow_start_up_noise_is_dropped_and_real_warnings_show():
 
 def test_a_rerun_with_other_settings_is_refused_before_any_task(tmp_path, capsys):
   out = str(tmp_path)
-  assert cli.main(["reproduce", "energy", "--out", out, "--targets", "U1", "--models",
-                   "planar-2", "--iterations", "20"]) == 0
+  argv = ["--out", out, "--targets", "U1", "--models", "planar-2", "--iterations", "20"]
+  study = runner.load_study("energy")
+  _, config, _, _ = runner.prepare(study, argv)
+  runner.record(out, study, "quick", config, {"planar-2/U1": {"kl": 0.5}})  # a finished task
   before = json.load(open(tmp_path / "results.json"))
   with pytest.raises(SystemExit) as stop:  # another seed: its results would mix with these
-    cli.main(["reproduce", "energy", "--out", out, "--targets", "U1", "--models", "planar-2",
-              "--iterations", "20", "--seed", "7"])
+    cli.main(["reproduce", "energy", *argv, "--seed", "7"])
   assert stop.value.code == 2
   assert "holds results made with other settings (seed: 0 there, 7 now)" in capsys.readouterr().err
   assert json.load(open(tmp_path / "results.json")) == before
-  # Choosing other tasks is a resume, not another setting.
-  assert cli.main(["reproduce", "energy", "--out", out, "--targets", "U2", "--models",
-                   "planar-2", "--iterations", "20"]) == 0
-  assert sorted(json.load(open(tmp_path / "results.json"))["tasks"]) == [
-      "planar-2/U1", "planar-2/U2"]
+  assert not os.path.exists(tmp_path / "tasks")
+  # Choosing other tasks is a resume, not another setting: only the new task is planned.
+  _, _, _, units = runner.prepare(study, [*argv[:3], "U2", *argv[4:]])
+  assert units == [("planar-2/U2", ["planar-2/U2"])]

@@ -83,6 +83,10 @@ def test_bad_input_is_rejected_before_work():
     model.fit(tf.data.Dataset.from_tensor_slices(np.zeros([8, 7, 2])).batch(4), verbose=0)
   with pytest.raises(ValueError, match=r"non-finite"):
     model.log_likelihood(nan)
+  with pytest.raises(TypeError, match=r"PermuteFlow: num_samples must be an integer >= 1, got '8'"):
+    model.log_likelihood(good, num_samples="8")
+  with pytest.raises(ValueError, match=r"PermuteFlow: batch_size must be an integer >= 1, got 0"):
+    model.log_likelihood(good, batch_size=0)
   for b, a in zip(before, model.weights):
     np.testing.assert_array_equal(b, a.numpy())
   with pytest.raises(ValueError, match=r"sort_coordinate must be an int in \[0, 1\].* got 2"):
